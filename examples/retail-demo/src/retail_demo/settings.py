@@ -1,0 +1,1 @@
+"""Project settings. otel-kedro needs nothing here: installing it registers its hooks."""

@@ -1,0 +1,64 @@
+"""Every span name, attribute key and resource key otel-kedro emits, in one place.
+
+OpenTelemetry semantic conventions are used where they fit (CICD, process, code, error);
+Kedro-specific facts live under ``kedro.*``.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+INSTRUMENTATION_SCOPE: Final = "otel_kedro"
+
+# Span names.
+COMMAND_SPAN_PREFIX: Final = "kedro"
+RUN_SPAN_PREFIX: Final = "RUN"
+LOAD_SPAN_PREFIX: Final = "LOAD"
+SAVE_SPAN_PREFIX: Final = "SAVE"
+
+# Resource.
+SERVICE_NAME: Final = "service.name"
+SERVICE_VERSION: Final = "service.version"
+
+# Command span (process semantic conventions).
+PROCESS_COMMAND_ARGS: Final = "process.command_args"
+PROCESS_EXIT_CODE: Final = "process.exit.code"
+PROCESS_PID: Final = "process.pid"
+
+# Run span (CICD semantic conventions plus Kedro facts).
+CICD_PIPELINE_NAME: Final = "cicd.pipeline.name"
+CICD_PIPELINE_RUN_ID: Final = "cicd.pipeline.run.id"
+CICD_PIPELINE_RESULT: Final = "cicd.pipeline.result"
+KEDRO_RUNNER: Final = "kedro.runner"
+KEDRO_ENV: Final = "kedro.env"
+KEDRO_SESSION_ID: Final = "kedro.session.id"
+KEDRO_VERSION: Final = "kedro.version"
+KEDRO_PROJECT_NAME: Final = "kedro.project.name"
+KEDRO_PIPELINE_NAMES: Final = "kedro.pipeline.names"
+KEDRO_PIPELINE_NODE_COUNT: Final = "kedro.pipeline.nodes.count"
+KEDRO_PROJECT_DATASET_COUNT: Final = "kedro.project.datasets.count"
+KEDRO_PROJECT_NODE_COUNT: Final = "kedro.project.nodes.count"
+KEDRO_PROJECT_PIPELINE_COUNT: Final = "kedro.project.pipelines.count"
+KEDRO_PROJECT_DATASET_TYPE_COUNT_PREFIX: Final = "kedro.project.dataset_type_count."
+
+# cicd.pipeline.result / cicd.pipeline.task.run.result values.
+RESULT_SUCCESS: Final = "success"
+RESULT_FAILURE: Final = "failure"
+RESULT_CANCELLATION: Final = "cancellation"
+
+# Node span.
+CICD_TASK_NAME: Final = "cicd.pipeline.task.name"
+CICD_TASK_RUN_RESULT: Final = "cicd.pipeline.task.run.result"
+KEDRO_NODE_NAMESPACE: Final = "kedro.node.namespace"
+KEDRO_NODE_TAGS: Final = "kedro.node.tags"
+KEDRO_NODE_INPUTS: Final = "kedro.node.inputs"
+KEDRO_NODE_OUTPUTS: Final = "kedro.node.outputs"
+CODE_FUNCTION_NAME: Final = "code.function.name"
+
+# Dataset span.
+KEDRO_DATASET_NAME: Final = "kedro.dataset.name"
+KEDRO_DATASET_TYPE: Final = "kedro.dataset.type"
+KEDRO_DATASET_ROWS: Final = "kedro.dataset.rows"
+
+# Errors.
+ERROR_TYPE: Final = "error.type"

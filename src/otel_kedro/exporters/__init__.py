@@ -1,0 +1,1 @@
+"""Sinks, one destination per module."""

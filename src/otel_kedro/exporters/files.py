@@ -1,0 +1,105 @@
+"""Local files: one folder per run, OTLP JSON Lines written with whole-line appends.
+
+The encoding is done by ``opentelemetry-exporter-otlp-json-file`` (hex ids, int64 as strings,
+the format the Collector's ``otlpjsonfile`` receiver reads). What this module adds is where the
+lines go: a folder per run that no other run writes into, and a stream whose every flush is one
+``write(2)`` on an ``O_APPEND`` descriptor, so ParallelRunner workers appending to the same
+``traces.jsonl`` never interleave partial lines.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import secrets
+import threading
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from opentelemetry.sdk.trace.export import SpanExporter
+
+TRACES_FILE = "traces.jsonl"
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+class AtomicAppendStream(io.TextIOBase):
+    """A text stream that buffers writes and appends them with one system call per flush."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__()
+        self._path = path
+        self._fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        self._pending: list[str] = []
+        self._lock = threading.Lock()
+
+    @property
+    def name(self) -> str:
+        """The file this stream appends to."""
+        return str(self._path)
+
+    def writable(self) -> bool:
+        """Always true: this stream only writes."""
+        return True
+
+    def write(self, text: str) -> int:
+        """Buffer ``text`` until the next flush."""
+        with self._lock:
+            self._pending.append(text)
+        return len(text)
+
+    def flush(self) -> None:
+        """Append everything buffered so far with a single ``write(2)``."""
+        with self._lock:
+            if not self._pending or self.closed:
+                return
+            data = "".join(self._pending).encode("utf-8")
+            self._pending.clear()
+            view = memoryview(data)
+            while view:
+                written = os.write(self._fd, view)
+                view = view[written:]
+
+    def close(self) -> None:
+        """Flush and release the descriptor."""
+        if self.closed:
+            return
+        self.flush()
+        os.close(self._fd)
+        super().close()
+
+
+def create_run_folder(output_dir: Path, run_id: str) -> Path:
+    """Create a new, empty folder for one run under ``output_dir`` and return it.
+
+    The name starts with the run id (sortable, recognisable) and ends with a random suffix, so
+    two runs never share a folder even when their ids are equal.
+    """
+    output_dir.mkdir(parents=True, exist_ok=True)
+    stem = _UNSAFE.sub("_", run_id).strip("._") or "run"
+    while True:
+        folder = output_dir / f"{stem}-{secrets.token_hex(3)}"
+        try:
+            folder.mkdir()
+        except FileExistsError:
+            continue
+        return folder
+
+
+def traces_exporter(folder: Path) -> SpanExporter:
+    """An OTLP JSON Lines span exporter appending to ``folder/traces.jsonl``."""
+    from opentelemetry.exporter.otlp.json.file.trace_exporter import FileSpanExporter
+
+    class JsonLinesSpanExporter(FileSpanExporter):
+        """``FileSpanExporter`` on an atomic-append stream that it closes on shutdown."""
+
+        def __init__(self, path: Path) -> None:
+            self._owned_stream = AtomicAppendStream(path)
+            super().__init__(stream=self._owned_stream)
+
+        def shutdown(self, timeout_millis: float = 30_000, **kwargs: object) -> None:
+            super().shutdown(timeout_millis, **kwargs)
+            self._owned_stream.close()
+
+    return JsonLinesSpanExporter(folder / TRACES_FILE)

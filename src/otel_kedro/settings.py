@@ -1,0 +1,203 @@
+"""The one reader of configuration: defaults, ``[tool.otel_kedro]``, Kedro's ``otel.yml``, env vars.
+
+Precedence, lowest to highest: defaults, ``pyproject.toml`` ``[tool.otel_kedro]``, ``otel.yml``
+read through the project's config loader (so ``conf/base``, ``conf/local`` and ``--env`` apply),
+then ``OTEL_KEDRO_*`` environment variables. Standard ``OTEL_*`` variables keep their usual meaning.
+A bad value never raises: it becomes a problem message (file, key, value, what is allowed) and
+the default is used, so a telemetry mistake cannot cost the user their run.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import sys
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on Python 3.10 only
+    import tomli as tomllib
+
+ENV_PREFIX = "OTEL_KEDRO_"
+CONFIG_KEY = "otel"
+CONFIG_PATTERNS = ["otel*", "otel*/**"]
+DEFAULT_OUTPUT_DIR = ".otel_kedro/runs"
+_TRUE = frozenset({"1", "true", "yes", "on"})
+_FALSE = frozenset({"0", "false", "no", "off"})
+
+
+@dataclasses.dataclass(frozen=True)
+class Settings:
+    """What otel-kedro does for one run, after every source of configuration was applied."""
+
+    enabled: bool = True
+    output_dir: Path = Path(DEFAULT_OUTPUT_DIR)
+    service_name: str = "kedro"
+    announce: bool = True
+    dataset_spans: bool = True
+
+
+@dataclasses.dataclass(frozen=True)
+class LoadedSettings:
+    """Settings plus every problem found while reading them, for warnings and ``check``."""
+
+    settings: Settings
+    problems: tuple[str, ...]
+
+
+def _parse_bool(value: object) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
+        return value.strip().lower() in _TRUE
+    raise ValueError("true or false")
+
+
+def _parse_text(value: object) -> str:
+    if isinstance(value, str) and value.strip():
+        return value.strip()
+    raise ValueError("a non-empty string")
+
+
+_FIELDS: dict[str, Callable[[object], object]] = {
+    "enabled": _parse_bool,
+    "output_dir": _parse_text,
+    "service_name": _parse_text,
+    "announce": _parse_bool,
+    "dataset_spans": _parse_bool,
+}
+
+
+def sdk_disabled(environ: Mapping[str, str]) -> bool:
+    """True when ``OTEL_SDK_DISABLED`` asks every OpenTelemetry SDK to stay off."""
+    return environ.get("OTEL_SDK_DISABLED", "").strip().lower() == "true"
+
+
+def _apply(
+    layer: Mapping[str, object], where: str, values: dict[str, object], problems: list[str]
+) -> None:
+    """Validate one configuration layer and merge what is valid into ``values``."""
+    allowed = ", ".join(sorted(_FIELDS))
+    for key, raw in layer.items():
+        parse = _FIELDS.get(key)
+        if parse is None:
+            problems.append(
+                f"{where}: unknown key {key!r} (value {raw!r}) is ignored; allowed keys: {allowed}."
+            )
+            continue
+        try:
+            values[key] = parse(raw)
+        except ValueError as expected:
+            problems.append(
+                f"{where}: key {key!r} has value {raw!r}; expected {expected}. "
+                "Using the value from a lower layer or the default."
+            )
+
+
+def _pyproject_layer(project_path: Path, problems: list[str]) -> Mapping[str, object]:
+    path = project_path / "pyproject.toml"
+    try:
+        with path.open("rb") as handle:
+            document = tomllib.load(handle)
+    except FileNotFoundError:
+        return {}
+    except (OSError, tomllib.TOMLDecodeError) as error:
+        problems.append(f"{path}: cannot be read ({error}); [tool.otel_kedro] is ignored.")
+        return {}
+    table = document.get("tool", {}).get("otel_kedro", {})
+    if not isinstance(table, dict):
+        problems.append(f"{path}: [tool.otel_kedro] must be a table, not {table!r}; ignored.")
+        return {}
+    return table
+
+
+def _kedro_config_layer(config_loader: Any, problems: list[str]) -> Mapping[str, object]:
+    """Read ``otel.yml`` through the project's own config loader (base, local, --env)."""
+    if config_loader is None:
+        return {}
+    where = f"otel.yml under {getattr(config_loader, 'conf_source', 'conf')}"
+    try:
+        patterns = getattr(config_loader, "config_patterns", None)
+        if isinstance(patterns, dict) and CONFIG_KEY not in patterns:
+            patterns[CONFIG_KEY] = list(CONFIG_PATTERNS)
+        document = config_loader[CONFIG_KEY]
+    except Exception as error:  # noqa: BLE001 - any loader failure is a config problem, not a crash
+        if type(error).__name__ == "MissingConfigException":
+            return {}
+        problems.append(f"{where}: cannot be read ({type(error).__name__}: {error}); ignored.")
+        return {}
+    if document is None:
+        return {}
+    if not isinstance(document, Mapping):
+        problems.append(f"{where}: must be a mapping of keys to values, not {document!r}; ignored.")
+        return {}
+    return {str(key): value for key, value in document.items()}
+
+
+def _environment_layer(environ: Mapping[str, str], problems: list[str]) -> dict[str, object]:
+    layer: dict[str, object] = {}
+    for name, value in environ.items():
+        if not name.startswith(ENV_PREFIX):
+            continue
+        key = name[len(ENV_PREFIX) :].lower()
+        if key not in _FIELDS:
+            known = ", ".join(ENV_PREFIX + field.upper() for field in sorted(_FIELDS))
+            problems.append(
+                f"environment variable {name}={value!r} is not an otel-kedro setting "
+                f"and is ignored; known: {known}."
+            )
+            continue
+        _apply({key: value}, f"environment variable {name}", layer, problems)
+    return layer
+
+
+def _standard_service_name(environ: Mapping[str, str]) -> str | None:
+    """The service name the standard OTEL_* variables ask for, if any (they win over ours)."""
+    if environ.get("OTEL_SERVICE_NAME", "").strip():
+        return environ["OTEL_SERVICE_NAME"].strip()
+    for pair in environ.get("OTEL_RESOURCE_ATTRIBUTES", "").split(","):
+        key, _, value = pair.partition("=")
+        if key.strip() == "service.name" and value.strip():
+            return value.strip()
+    return None
+
+
+def load_settings(
+    project_path: Path | None,
+    config_loader: Any = None,
+    environ: Mapping[str, str] | None = None,
+    package_name: str | None = None,
+) -> LoadedSettings:
+    """Read every configuration source for a project and return the merged, validated value."""
+    environ = os.environ if environ is None else environ
+    problems: list[str] = []
+    values: dict[str, object] = {}
+    if project_path is not None:
+        where = f"{project_path / 'pyproject.toml'} [tool.otel_kedro]"
+        _apply(_pyproject_layer(project_path, problems), where, values, problems)
+    kedro_layer = _kedro_config_layer(config_loader, problems)
+    where = f"otel.yml under {getattr(config_loader, 'conf_source', 'conf')}"
+    _apply(kedro_layer, where, values, problems)
+    values.update(_environment_layer(environ, problems))
+
+    output_dir = Path(os.path.expanduser(str(values.get("output_dir", DEFAULT_OUTPUT_DIR))))
+    if not output_dir.is_absolute() and project_path is not None:
+        output_dir = project_path / output_dir
+    service_name = (
+        _standard_service_name(environ)
+        or values.get("service_name")
+        or package_name
+        or (project_path.name if project_path is not None else "kedro")
+    )
+    enabled = bool(values.get("enabled", True)) and not sdk_disabled(environ)
+    settings = Settings(
+        enabled=enabled,
+        output_dir=output_dir,
+        service_name=str(service_name),
+        announce=bool(values.get("announce", True)),
+        dataset_spans=bool(values.get("dataset_spans", True)),
+    )
+    return LoadedSettings(settings=settings, problems=tuple(problems))

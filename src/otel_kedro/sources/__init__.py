@@ -1,0 +1,1 @@
+"""Producers of telemetry: they create spans and know nothing of processors or exporters."""

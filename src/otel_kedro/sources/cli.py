@@ -1,0 +1,133 @@
+"""Kedro CLI hooks -> the command span (``kedro run …``), parent of the run span.
+
+``before_command_run`` fires on every ``kedro`` command, even ``kedro --version``, so it only
+notes the start time and the masked arguments: nothing is imported and no file is written. The
+span itself is created when a run starts inside the command, and ended by ``after_command_run``
+(or at interpreter exit when that hook does not fire, as with ``standalone_mode=False``).
+"""
+
+from __future__ import annotations
+
+import atexit
+import dataclasses
+import os
+import threading
+import time
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from otel_kedro import attributes as attr
+from otel_kedro.processors.cli_args import command_path, mask_command_args
+
+if TYPE_CHECKING:
+    from opentelemetry.context import Context
+    from opentelemetry.trace import Span, Tracer
+
+    from otel_kedro.pipeline import Destination, TracingPipeline
+
+
+UNKNOWN_EXIT = object()  # the command ended without after_command_run telling its exit code
+
+
+@dataclasses.dataclass
+class Command:
+    """One ``kedro`` command of this process, from ``before_command_run`` to its exit."""
+
+    start_ns: int
+    masked_args: list[str]
+    pid: int
+    span: Span | None = None
+    destination: Destination | None = None
+    pipeline: TracingPipeline | None = None
+
+    @property
+    def span_name(self) -> str:
+        """``kedro <masked command path>``, e.g. ``kedro pipeline create``."""
+        path = command_path(self.masked_args[1:])
+        return f"{attr.COMMAND_SPAN_PREFIX} {path}".strip()
+
+
+class CommandRecorder:
+    """Tracks the current command and ends its span exactly once."""
+
+    def __init__(self) -> None:
+        self._command: Command | None = None
+        self._lock = threading.Lock()
+        self._atexit_registered = False
+
+    def command_started(self, command_args: Sequence[str]) -> None:
+        """Note a command's start; cheap enough for ``kedro --version``."""
+        args = ["kedro", *mask_command_args(list(command_args))]
+        with self._lock:
+            self._command = Command(start_ns=time.time_ns(), masked_args=args, pid=os.getpid())
+
+    def span_context_for_run(
+        self,
+        tracer: Tracer,
+        pipeline: TracingPipeline,
+        destination: Destination,
+        parent: Context | None,
+    ) -> Context | None:
+        """The context of the command span for a run starting now (created on first use), or
+        None when this process is not running a ``kedro`` command."""
+        from opentelemetry import trace
+
+        with self._lock:
+            command = self._command
+            if command is None or command.pid != os.getpid():
+                return None
+            if command.span is None:
+                with pipeline.route_to(destination):
+                    command.span = tracer.start_span(
+                        command.span_name,
+                        context=parent,
+                        kind=trace.SpanKind.INTERNAL,
+                        attributes={
+                            attr.PROCESS_COMMAND_ARGS: command.masked_args,
+                            attr.PROCESS_PID: command.pid,
+                        },
+                        start_time=command.start_ns,
+                    )
+                command.destination = destination
+                command.pipeline = pipeline
+                if not self._atexit_registered:
+                    atexit.register(self.command_finished, UNKNOWN_EXIT)
+                    self._atexit_registered = True
+            return trace.set_span_in_context(command.span)
+
+    def owns(self, destination: Destination) -> bool:
+        """True when the command span writes to ``destination``, which it will then close."""
+        with self._lock:
+            command = self._command
+            return command is not None and command.destination is destination
+
+    def command_finished(self, exit_code: object) -> None:
+        """End the command span with its exit code and close its destination."""
+        from opentelemetry.trace import Status, StatusCode
+
+        with self._lock:
+            command, self._command = self._command, None
+        if command is None or command.span is None or command.pid != os.getpid():
+            return
+        if exit_code is not UNKNOWN_EXIT:
+            code = _exit_code(exit_code)
+            command.span.set_attribute(attr.PROCESS_EXIT_CODE, code)
+            if code != 0:
+                command.span.set_status(Status(StatusCode.ERROR, f"exit code {code}"))
+        command.span.end()
+        if command.pipeline is not None and command.destination is not None:
+            command.pipeline.close(command.destination)
+
+
+def _exit_code(value: object) -> int:
+    """``SystemExit.code`` as a process exit code: None is 0, text is 1 (as Python does)."""
+    if value is None:
+        return 0
+    if isinstance(value, bool):
+        return int(value)
+    if isinstance(value, int):
+        return value
+    return 1
+
+
+RECORDER = CommandRecorder()

@@ -1,0 +1,72 @@
+"""Attributes of the run span: what was run, how, and project statistics."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping
+from typing import Any
+
+from otel_kedro import attributes as attr
+
+_PARAMETERS = "parameters"
+_PARAMETER_PREFIX = "params:"
+
+
+def pipeline_label(run_params: Mapping[str, Any]) -> str:
+    """The pipelines of a run as one name: ``__default__``, ``a`` or ``a+b``."""
+    names = run_params.get("pipeline_names") or ["__default__"]
+    return "+".join(str(name) for name in names)
+
+
+def runner_name(run_params: Mapping[str, Any]) -> str:
+    """The runner's class name from the repr string Kedro puts in ``run_params["runner"]``."""
+    text = str(run_params.get("runner") or "SequentialRunner").strip()
+    # "<kedro.runner.thread_runner.ThreadRunner object at 0x…>", "ThreadRunner(...)" or a name.
+    head = text.strip("<>").split(" object at ")[0].split("(")[0]
+    return head.rsplit(".", 1)[-1] or text
+
+
+def is_parameter(dataset_name: str) -> bool:
+    """True for Kedro's parameter entries, which are not datasets."""
+    return dataset_name == _PARAMETERS or dataset_name.startswith(_PARAMETER_PREFIX)
+
+
+def _project_statistics(pipeline: Any, catalog: Any) -> dict[str, Any]:
+    """Counts in the spirit of kedro-telemetry's "Kedro Project Statistics" event."""
+    result: dict[str, Any] = {attr.KEDRO_PIPELINE_NODE_COUNT: len(pipeline.nodes)}
+    names = [name for name in catalog.keys() if not is_parameter(name)]
+    result[attr.KEDRO_PROJECT_DATASET_COUNT] = len(names)
+    types = Counter(catalog.get_type(name) or "unknown" for name in names)
+    for type_name, count in sorted(types.items()):
+        result[attr.KEDRO_PROJECT_DATASET_TYPE_COUNT_PREFIX + type_name] = count
+    from kedro.framework.project import pipelines
+
+    # Only what this run loaded anyway: forcing every pipeline module to import would undo
+    # Kedro's selective loading.
+    registered = dict(pipelines.items())
+    result[attr.KEDRO_PROJECT_PIPELINE_COUNT] = len(registered)
+    default = registered.get("__default__")
+    if default is not None:
+        result[attr.KEDRO_PROJECT_NODE_COUNT] = len(default.nodes)
+    return result
+
+
+def run_attributes(run_params: Mapping[str, Any], pipeline: Any, catalog: Any) -> dict[str, Any]:
+    """Every attribute of the run span known when it starts."""
+    run_id = str(run_params.get("run_id") or "")
+    result: dict[str, Any] = {
+        attr.CICD_PIPELINE_NAME: pipeline_label(run_params),
+        attr.CICD_PIPELINE_RUN_ID: run_id,
+        attr.KEDRO_PIPELINE_NAMES: [str(n) for n in run_params.get("pipeline_names") or []]
+        or ["__default__"],
+        attr.KEDRO_RUNNER: runner_name(run_params),
+        attr.KEDRO_SESSION_ID: str(run_params.get("session_id") or run_id),
+        attr.KEDRO_VERSION: str(run_params.get("kedro_version") or ""),
+    }
+    if run_params.get("env"):
+        result[attr.KEDRO_ENV] = str(run_params["env"])
+    try:
+        result.update(_project_statistics(pipeline, catalog))
+    except Exception:  # noqa: BLE001, S110 - statistics are a bonus; a custom catalog may lack them
+        pass
+    return result
