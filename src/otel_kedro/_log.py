@@ -33,7 +33,7 @@ def guarded(func: Callable[_P, _R | None]) -> Callable[_P, _R | None]:
     def wrapper(*args: _P.args, **kwargs: _P.kwargs) -> _R | None:
         try:
             return func(*args, **kwargs)
-        except Exception as error:  # noqa: BLE001 - telemetry must never break a run
+        except Exception as error:
             warn_once(
                 f"internal error in {func.__qualname__}: {type(error).__name__}: {error}; "
                 "telemetry for this run may be incomplete, the run itself is unaffected."

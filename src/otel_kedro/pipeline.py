@@ -19,11 +19,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor, TracerProvider
+
 from otel_kedro import __version__
 from otel_kedro.attributes import INSTRUMENTATION_SCOPE, SERVICE_NAME
 from otel_kedro.exporters.files import TRACES_FILE, create_run_folder, traces_exporter
-
-from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor, TracerProvider
 
 if TYPE_CHECKING:
     from opentelemetry.context import Context
@@ -143,13 +143,16 @@ class TracingPipeline:
 
         folder = create_run_folder(output_dir, run_id)
         processor = BatchSpanProcessor(
-            traces_exporter(folder), max_queue_size=_MAX_QUEUE, schedule_delay_millis=_BATCH_DELAY_MS
+            traces_exporter(folder),
+            max_queue_size=_MAX_QUEUE,
+            schedule_delay_millis=_BATCH_DELAY_MS,
         )
         return Destination(folder=folder, processor=processor, announce=announce)
 
     def join_destination(self, folder: Path) -> Destination:
         """A writer for a worker process joining a run: every span is appended as it ends,
-        because forked workers leave through ``os._exit`` and never run a final flush."""
+        because forked workers leave through ``os._exit`` and never run a final flush.
+        """
         from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 
         processor = SimpleSpanProcessor(traces_exporter(folder))
@@ -157,7 +160,8 @@ class TracingPipeline:
 
     def route_to(self, destination: Destination) -> contextlib.AbstractContextManager[None]:
         """Within this block, spans started on this thread (and their descendants) go to
-        ``destination``."""
+        ``destination``.
+        """
         return self._router.route_to(destination)
 
     def flush(self, destination: Destination) -> None:

@@ -183,7 +183,7 @@ def load_settings(
     _apply(kedro_layer, where, values, problems)
     values.update(_environment_layer(environ, problems))
 
-    output_dir = Path(os.path.expanduser(str(values.get("output_dir", DEFAULT_OUTPUT_DIR))))
+    output_dir = Path(str(values.get("output_dir", DEFAULT_OUTPUT_DIR))).expanduser()
     if not output_dir.is_absolute() and project_path is not None:
         output_dir = project_path / output_dir
     service_name = (

@@ -15,7 +15,7 @@ import re
 import secrets
 import threading
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import IO, TYPE_CHECKING, cast
 
 if TYPE_CHECKING:
     from opentelemetry.sdk.trace.export import SpanExporter
@@ -96,7 +96,7 @@ def traces_exporter(folder: Path) -> SpanExporter:
 
         def __init__(self, path: Path) -> None:
             self._owned_stream = AtomicAppendStream(path)
-            super().__init__(stream=self._owned_stream)
+            super().__init__(stream=cast("IO[str]", self._owned_stream))
 
         def shutdown(self, timeout_millis: float = 30_000, **kwargs: object) -> None:
             super().shutdown(timeout_millis, **kwargs)

@@ -69,7 +69,8 @@ class CommandRecorder:
         parent: Context | None,
     ) -> Context | None:
         """The context of the command span for a run starting now (created on first use), or
-        None when this process is not running a ``kedro`` command."""
+        None when this process is not running a ``kedro`` command.
+        """
         from opentelemetry import trace
 
         with self._lock:

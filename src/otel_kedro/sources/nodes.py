@@ -77,7 +77,9 @@ class _NodeState:
 def error_type(error: BaseException) -> str:
     """``error.type`` for an exception: its fully qualified class name."""
     cls = type(error)
-    return cls.__qualname__ if cls.__module__ == "builtins" else f"{cls.__module__}.{cls.__qualname__}"
+    return (
+        cls.__qualname__ if cls.__module__ == "builtins" else f"{cls.__module__}.{cls.__qualname__}"
+    )
 
 
 def mark_failed(span: Span, error: BaseException) -> None:
@@ -172,7 +174,8 @@ class NodeTracker:
 
     def _find(self, node_name: str) -> _NodeState | None:
         """The node's state on this thread, or the only one of that name (async saves run on
-        helper threads). Caller holds the lock."""
+        helper threads). Caller holds the lock.
+        """
         state = self._nodes.get((node_name, threading.get_ident()))
         if state is not None:
             return state
@@ -264,7 +267,8 @@ class NodeTracker:
 
     def _detach(self, state: _NodeState) -> None:
         """Undo ``attach``; only possible on the thread that attached (a node interrupted
-        elsewhere leaves nothing to undo here)."""
+        elsewhere leaves nothing to undo here).
+        """
         token, state.token = state.token, None
         if token is not None and state.thread == threading.get_ident():
             otel_context.detach(token)  # type: ignore[arg-type]
@@ -274,9 +278,7 @@ class NodeTracker:
         state.span.set_attribute(attr.CICD_TASK_RUN_RESULT, result)
         state.span.end(end_time=end_ns)
 
-    def finish_scope(
-        self, scope: RunScope, error: BaseException | None, *, only_run: bool
-    ) -> None:
+    def finish_scope(self, scope: RunScope, error: BaseException | None, *, only_run: bool) -> None:
         """End whatever of a run is still open: generator nodes, failed saves and loads.
 
         ``only_run`` says no other run is active in this process, so unfinished loads (which
@@ -301,7 +303,11 @@ class NodeTracker:
             self._orphan_loads(scope, orphans, error, now)
 
     def _orphan_loads(
-        self, scope: RunScope, orphans: dict[tuple[str, str, str, int], int], error: BaseException, now: int
+        self,
+        scope: RunScope,
+        orphans: dict[tuple[str, str, str, int], int],
+        error: BaseException,
+        now: int,
     ) -> None:
         """A load that never finished failed its node before ``before_node_run``: show it."""
         for (node_name, dataset, operation, thread), start in orphans.items():

@@ -157,9 +157,7 @@ class ProjectSource:
             only_run = not self._runs
         self._end_run(run, error, attr.RESULT_FAILURE if error else attr.RESULT_SUCCESS, only_run)
 
-    def _end_run(
-        self, run: _Run, error: BaseException | None, result: str, only_run: bool
-    ) -> None:
+    def _end_run(self, run: _Run, error: BaseException | None, result: str, only_run: bool) -> None:
         self._nodes.finish_scope(run.scope, error, only_run=only_run)
         run.span.set_attribute(attr.CICD_PIPELINE_RESULT, result)
         if error is not None:
@@ -194,7 +192,7 @@ class ProjectSource:
         return any(name.startswith(HANDOFF_PREFIX) for name in os.environ)
 
     def _scope_for(self, run_id: str) -> RunScope | None:
-        """This process's view of the run: its own, or joined as a worker through the handoff."""
+        """The run as this process sees it: its own, or joined as a worker through the handoff."""
         with self._lock:
             run = self._runs.get(run_id)
             if run is not None and run.pid == os.getpid():

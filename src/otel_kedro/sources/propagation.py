@@ -40,7 +40,8 @@ class RunHandoff:
 
 def handoff_variable(run_id: str) -> str:
     """The environment variable that carries one run's handoff (one per run, so concurrent
-    runs in one process never read each other's)."""
+    runs in one process never read each other's).
+    """
     return HANDOFF_PREFIX + hashlib.sha256(run_id.encode("utf-8")).hexdigest()[:16].upper()
 
 
@@ -121,11 +122,10 @@ class RunEnvironment:
         self._publish()
 
     def _publish(self) -> None:
-        if self._active:
-            traceparent, tracestate = next(reversed(self._active.values()))
-        else:
-            traceparent, tracestate = self._original
-        for name, value in ((TRACEPARENT, traceparent), (TRACESTATE, tracestate)):
+        values: tuple[str | None, str | None] = (
+            next(reversed(self._active.values())) if self._active else self._original
+        )
+        for name, value in zip((TRACEPARENT, TRACESTATE), values, strict=True):
             if value:
                 self._environ[name] = value
             else:

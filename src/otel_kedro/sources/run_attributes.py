@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections import Counter
 from collections.abc import Mapping
 from typing import Any
@@ -34,7 +35,7 @@ def is_parameter(dataset_name: str) -> bool:
 def _project_statistics(pipeline: Any, catalog: Any) -> dict[str, Any]:
     """Counts in the spirit of kedro-telemetry's "Kedro Project Statistics" event."""
     result: dict[str, Any] = {attr.KEDRO_PIPELINE_NODE_COUNT: len(pipeline.nodes)}
-    names = [name for name in catalog.keys() if not is_parameter(name)]
+    names = [name for name in catalog.keys() if not is_parameter(name)]  # noqa: SIM118
     result[attr.KEDRO_PROJECT_DATASET_COUNT] = len(names)
     types = Counter(catalog.get_type(name) or "unknown" for name in names)
     for type_name, count in sorted(types.items()):
@@ -65,8 +66,7 @@ def run_attributes(run_params: Mapping[str, Any], pipeline: Any, catalog: Any) -
     }
     if run_params.get("env"):
         result[attr.KEDRO_ENV] = str(run_params["env"])
-    try:
+    # Statistics are a bonus: a custom catalog may not offer keys() or get_type().
+    with contextlib.suppress(Exception):
         result.update(_project_statistics(pipeline, catalog))
-    except Exception:  # noqa: BLE001, S110 - statistics are a bonus; a custom catalog may lack them
-        pass
     return result

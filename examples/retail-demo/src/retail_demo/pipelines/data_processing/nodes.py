@@ -18,7 +18,9 @@ def add_features(sales: pd.DataFrame, features: dict) -> pd.DataFrame:
 
 
 def aggregate_daily(sales: pd.DataFrame) -> pd.DataFrame:
-    daily = sales.groupby("date", as_index=False).agg(units=("units", "sum"), revenue=("revenue", "sum"))
+    daily = sales.groupby("date", as_index=False).agg(
+        units=("units", "sum"), revenue=("revenue", "sum")
+    )
     return daily.sort_values("date")
 
 

@@ -11,7 +11,12 @@ from retail_demo.pipelines.data_processing.nodes import (
 def create_pipeline(**kwargs) -> Pipeline:
     return pipeline(
         [
-            node(check_quality, ["sales_raw", "params:quality"], "quality_report", name="check_quality"),
+            node(
+                check_quality,
+                ["sales_raw", "params:quality"],
+                "quality_report",
+                name="check_quality",
+            ),
             node(clean_sales, "sales_raw", "sales_clean", name="clean_sales", tags=["cleaning"]),
             node(
                 add_features,

@@ -10,7 +10,12 @@ def simulate_forecast(daily_sales: pd.DataFrame, simulation: dict) -> pd.DataFra
     units = daily_sales["units"].to_numpy(dtype=float)
     mean, std = float(units.mean()), float(units.std() or 1.0)
     shocks = rng.standard_normal((simulation["draws"], simulation["horizon"], simulation["paths"]))
-    paths = mean + std * np.cumsum(shocks, axis=1) / np.sqrt(np.arange(1, simulation["horizon"] + 1))[:, None]
+    paths = (
+        mean
+        + std
+        * np.cumsum(shocks, axis=1)
+        / np.sqrt(np.arange(1, simulation["horizon"] + 1))[:, None]
+    )
     per_day = paths.mean(axis=(0, 2))
     spread = paths.std(axis=(0, 2))
     return pd.DataFrame(

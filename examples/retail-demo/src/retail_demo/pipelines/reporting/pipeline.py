@@ -6,7 +6,12 @@ from retail_demo.pipelines.reporting.nodes import combine_reports, filter_region
 def _region_report() -> Pipeline:
     return pipeline(
         [
-            node(filter_region, ["sales_features", "params:region"], "region_sales", name="filter_region"),
+            node(
+                filter_region,
+                ["sales_features", "params:region"],
+                "region_sales",
+                name="filter_region",
+            ),
             node(summarise_region, "region_sales", "region_summary", name="summarise_region"),
         ]
     )

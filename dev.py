@@ -1,0 +1,57 @@
+#!/usr/bin/env python3
+"""The project's two commands, for a fresh clone on a machine with only Python.
+
+python3 dev.py example   # install into .venv, run the example project, print where the trace is
+python3 dev.py test      # install into .venv, then ruff, mypy --strict and the whole test suite
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
+EXAMPLE = ROOT / "examples" / "retail-demo"
+
+
+def _run(*args: str | Path, cwd: Path = ROOT, env: dict[str, str] | None = None) -> None:
+    print("+", " ".join(str(a) for a in args), flush=True)
+    completed = subprocess.run([str(a) for a in args], cwd=cwd, env=env, check=False)
+    if completed.returncode != 0:
+        sys.exit(completed.returncode)
+
+
+def _install(extra: str) -> None:
+    if not (BIN / "python").exists():
+        venv.EnvBuilder(with_pip=True, clear=True).create(VENV)
+    _run(BIN / "python", "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+         "-e", f"{ROOT}[{extra}]")  # fmt: skip
+
+
+def example() -> None:
+    """Run the example Kedro project with otel-kedro installed; it prints where its trace is."""
+    _install("example")
+    env = dict(os.environ)
+    env.setdefault("KEDRO_DISABLE_TELEMETRY", "1")
+    _run(BIN / "kedro", "run", cwd=EXAMPLE, env=env)
+
+
+def test() -> None:
+    """Lint, type-check and run every test."""
+    _install("test")
+    _run(BIN / "ruff", "check", ".")
+    _run(BIN / "ruff", "format", "--check", ".")
+    _run(BIN / "mypy")
+    _run(BIN / "python", "-m", "pytest", *sys.argv[2:])
+
+
+if __name__ == "__main__":
+    commands = {"example": example, "test": test}
+    if len(sys.argv) < 2 or sys.argv[1] not in commands:
+        sys.exit(f"usage: python3 {Path(__file__).name} {{example|test}} [pytest args]")
+    commands[sys.argv[1]]()
