@@ -35,7 +35,7 @@ def clean_env(**extra: str) -> dict[str, str]:
         key: value
         for key, value in os.environ.items()
         if not key.startswith(("OTEL_", "KEDRO_", "_OTEL_KEDRO_", "TRACEPARENT", "TRACESTATE"))
-        and key not in {"DO_NOT_TRACK"}
+        and key != "DO_NOT_TRACK"
     }
     env["KEDRO_DISABLE_TELEMETRY"] = "1"
     env["COLUMNS"] = "250"
@@ -133,3 +133,53 @@ def chain_registry(nodes: int) -> str:
             default = pipeline(nodes)
             return {{"__default__": default}}
         """
+
+
+PROBE_REGISTRY = """
+    import os
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    from kedro.pipeline import node, pipeline
+    from opentelemetry import trace
+
+
+    def launch_child():
+        '''Start a subprocess, as a node that calls an external tool does; keep what it saw.'''
+        seen = subprocess.run(
+            [sys.executable, "-c", "import os; print(os.environ.get('TRACEPARENT', ''))"],
+            capture_output=True, text=True, check=True,
+        ).stdout.strip()
+        out = os.environ.get("PROBE_OUT")
+        if out:
+            Path(out).write_text(seen)
+        return seen
+
+
+    def user_code(seen):
+        '''User code with its own OpenTelemetry span, which should nest under the node span.'''
+        with trace.get_tracer("user").start_as_current_span("user-work"):
+            time.sleep(float(os.environ.get("PROBE_SLEEP", "0")))
+        return len(seen)
+
+
+    def chunks(size):
+        for index in range(3):
+            yield index + size
+
+
+    def register_pipelines():
+        default = pipeline(
+            [
+                node(launch_child, None, "child_traceparent", name="launch_child"),
+                node(user_code, "child_traceparent", "size", name="user_code"),
+                node(chunks, "size", "chunked", name="chunks"),
+                node(user_code, "child_traceparent", "size_b", name="user_code_b"),
+                node(user_code, "child_traceparent", "size_c", name="user_code_c"),
+            ]
+        )
+        return {"__default__": default}
+"""
+PROBE_NODES = frozenset({"launch_child", "user_code", "chunks", "user_code_b", "user_code_c"})

@@ -75,8 +75,7 @@ def read_spans(path: Path) -> list[DecodedSpan]:
         for resource_spans in request.resource_spans:
             resource = _attrs(resource_spans.resource.attributes)
             for scope_spans in resource_spans.scope_spans:
-                for span in scope_spans.spans:
-                    spans.append(_decoded(span, resource))
+                spans.extend(_decoded(span, resource) for span in scope_spans.spans)
     return spans
 
 

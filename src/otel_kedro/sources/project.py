@@ -211,6 +211,12 @@ class ProjectSource:
         if parent is None:
             return None
         pipeline_ = get_pipeline()
+        if not self._joined:
+            # Pool workers leave through multiprocessing's exit path, not atexit: end what a
+            # generator node left open there.
+            from multiprocessing import util
+
+            util.Finalize(None, self._end_joined_runs, exitpriority=100)
         return RunScope(
             tracer=pipeline_.tracer(handoff.service_name),
             pipeline=pipeline_,
@@ -218,6 +224,14 @@ class ProjectSource:
             parent=parent,
             dataset_spans=handoff.dataset_spans,
         )
+
+    def _end_joined_runs(self) -> None:
+        with self._lock:
+            scopes = [scope for scope in self._joined.values() if scope is not None]
+            self._joined = {}
+        for scope in scopes:
+            self._nodes.finish_scope(scope, None, only_run=True)
+            scope.pipeline.close(scope.destination)
 
     def node_started(self, node: Any, catalog: Any, is_async: bool, run_id: str) -> None:
         """Open the node span under the run span."""
