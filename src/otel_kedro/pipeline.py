@@ -27,7 +27,7 @@ from otel_kedro.exporters.files import TRACES_FILE, create_run_folder, traces_ex
 
 if TYPE_CHECKING:
     from opentelemetry.context import Context
-    from opentelemetry.trace import Tracer
+    from opentelemetry.trace import SpanContext, Tracer
 
 # Spans a run may queue before the file exporter catches up; far above any real run's burst.
 _MAX_QUEUE = 65_536
@@ -56,25 +56,28 @@ class _RoutingSpanProcessor(SpanProcessor):
         self._lock = threading.Lock()
         self._local = threading.local()
 
+    # Single dict operations are atomic under the GIL, which keeps the per-span path lock-free.
     def on_start(self, span: Span, parent_context: Context | None = None) -> None:
         destination: Destination | None = getattr(self._local, "destination", None)
+        if destination is None and span.parent is not None:
+            destination = self._routes.get((span.parent.trace_id, span.parent.span_id))
+        if destination is None:
+            return
         own = span.get_span_context()
-        with self._lock:
-            if destination is None and span.parent is not None:
-                destination = self._routes.get((span.parent.trace_id, span.parent.span_id))
-            if destination is None:
-                return
-            self._routes[(own.trace_id, own.span_id)] = destination
+        self._routes[(own.trace_id, own.span_id)] = destination
         destination.processor.on_start(span, parent_context)
 
     def on_end(self, span: ReadableSpan) -> None:
         context = span.get_span_context()
         if context is None:
             return
-        with self._lock:
-            destination = self._routes.get((context.trace_id, context.span_id))
+        destination = self._routes.get((context.trace_id, context.span_id))
         if destination is not None:
             destination.processor.on_end(span)
+
+    def adopt(self, parent: SpanContext, destination: Destination) -> None:
+        """Send the local children of a span from another process to ``destination``."""
+        self._routes[(parent.trace_id, parent.span_id)] = destination
 
     @contextlib.contextmanager
     def route_to(self, destination: Destination) -> Iterator[None]:
@@ -87,8 +90,9 @@ class _RoutingSpanProcessor(SpanProcessor):
 
     def forget(self, destination: Destination) -> None:
         with self._lock:
-            for key in [key for key, value in self._routes.items() if value is destination]:
-                del self._routes[key]
+            for key, value in list(self._routes.items()):
+                if value is destination:
+                    self._routes.pop(key, None)
 
     def reset_after_fork(self) -> None:
         """In a forked child the parent's destinations belong to the parent: drop them."""
@@ -100,8 +104,7 @@ class _RoutingSpanProcessor(SpanProcessor):
         """Destinations are closed by their runs; nothing is owned here."""
 
     def force_flush(self, timeout_millis: int = 30_000) -> bool:
-        with self._lock:
-            destinations = {id(value): value for value in self._routes.values()}
+        destinations = {id(value): value for value in list(self._routes.values())}
         return all(d.processor.force_flush(timeout_millis) for d in destinations.values())
 
 
@@ -149,14 +152,16 @@ class TracingPipeline:
         )
         return Destination(folder=folder, processor=processor, announce=announce)
 
-    def join_destination(self, folder: Path) -> Destination:
-        """A writer for a worker process joining a run: every span is appended as it ends,
-        because forked workers leave through ``os._exit`` and never run a final flush.
+    def join_destination(self, folder: Path, parent: SpanContext) -> Destination:
+        """A writer for a worker process joining a run whose span is ``parent``: every span
+        is appended as it ends, because pool workers never run a final flush.
         """
         from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 
         processor = SimpleSpanProcessor(traces_exporter(folder))
-        return Destination(folder=folder, processor=processor, announce=False)
+        destination = Destination(folder=folder, processor=processor, announce=False)
+        self._router.adopt(parent, destination)
+        return destination
 
     def route_to(self, destination: Destination) -> contextlib.AbstractContextManager[None]:
         """Within this block, spans started on this thread (and their descendants) go to

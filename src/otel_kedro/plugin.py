@@ -20,12 +20,19 @@ if TYPE_CHECKING:
     from otel_kedro.sources.project import ProjectSource
 
 
-def _source() -> ProjectSource | None:
-    if sdk_disabled(os.environ):
-        return None
-    from otel_kedro.sources.project import get_source
+_project_source: ProjectSource | None = None
 
-    return get_source()
+
+def _source() -> ProjectSource | None:
+    """The project source, created (and OpenTelemetry imported) on the first traced hook."""
+    global _project_source  # noqa: PLW0603 - created lazily, once per process
+    if _project_source is None:
+        if sdk_disabled(os.environ):
+            return None
+        from otel_kedro.sources.project import get_source
+
+        _project_source = get_source()
+    return _project_source
 
 
 class ProjectHooks:

@@ -1,6 +1,6 @@
 """Local files: one folder per run, OTLP JSON Lines written with whole-line appends.
 
-The encoding is done by ``opentelemetry-exporter-otlp-json-file`` (hex ids, int64 as strings,
+The encoding is done by ``opentelemetry-exporter-otlp-json-common`` (hex ids, int64 as strings,
 the format the Collector's ``otlpjsonfile`` receiver reads). What this module adds is where the
 lines go: a folder per run that no other run writes into, and a stream whose every flush is one
 ``write(2)`` on an ``O_APPEND`` descriptor, so ParallelRunner workers appending to the same
@@ -10,15 +10,16 @@ lines go: a folder per run that no other run writes into, and a stream whose eve
 from __future__ import annotations
 
 import io
+import json
 import os
 import re
 import secrets
 import threading
+from collections.abc import Sequence
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, cast
 
-if TYPE_CHECKING:
-    from opentelemetry.sdk.trace.export import SpanExporter
+from opentelemetry.sdk.trace import ReadableSpan
+from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
 TRACES_FILE = "traces.jsonl"
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
@@ -87,19 +88,43 @@ def create_run_folder(output_dir: Path, run_id: str) -> Path:
         return folder
 
 
+class JsonLinesSpanExporter(SpanExporter):
+    """OTLP JSON Lines: one ``ExportTraceServiceRequest`` per line, appended atomically.
+
+    The encoding is ``opentelemetry-exporter-otlp-json-common``'s; this class only adds the
+    atomic-append stream. (``FileSpanExporter`` from the ``-json-file`` package does the same,
+    but importing it also imports the metrics encoder: 55 ms instead of 14 ms, measured on the
+    ``kedro run`` start-up path.)
+    """
+
+    def __init__(self, path: Path) -> None:
+        self._stream = AtomicAppendStream(path)
+        self._lock = threading.Lock()
+
+    def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
+        """Append the spans as one request line."""
+        from opentelemetry.exporter.otlp.json.common.trace_encoder import encode_spans
+
+        if not spans:
+            return SpanExportResult.SUCCESS
+        line = json.dumps(encode_spans(spans).to_dict(), separators=(",", ":")) + "\n"
+        with self._lock:
+            if self._stream.closed:
+                return SpanExportResult.FAILURE
+            self._stream.write(line)
+            self._stream.flush()
+        return SpanExportResult.SUCCESS
+
+    def shutdown(self) -> None:
+        """Close the file; later exports fail instead of writing."""
+        with self._lock:
+            self._stream.close()
+
+    def force_flush(self, timeout_millis: int = 30_000) -> bool:  # noqa: ARG002 - SDK signature
+        """Every export is already on disk."""
+        return True
+
+
 def traces_exporter(folder: Path) -> SpanExporter:
     """An OTLP JSON Lines span exporter appending to ``folder/traces.jsonl``."""
-    from opentelemetry.exporter.otlp.json.file.trace_exporter import FileSpanExporter
-
-    class JsonLinesSpanExporter(FileSpanExporter):
-        """``FileSpanExporter`` on an atomic-append stream that it closes on shutdown."""
-
-        def __init__(self, path: Path) -> None:
-            self._owned_stream = AtomicAppendStream(path)
-            super().__init__(stream=cast("IO[str]", self._owned_stream))
-
-        def shutdown(self, timeout_millis: float = 30_000, **kwargs: object) -> None:
-            super().shutdown(timeout_millis, **kwargs)
-            self._owned_stream.close()
-
     return JsonLinesSpanExporter(folder / TRACES_FILE)

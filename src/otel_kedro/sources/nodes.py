@@ -67,6 +67,7 @@ class _NodeState:
     name: str
     thread: int
     span: Span
+    context: Context
     token: object | None
     waiting_for: set[str] | None  # outputs still to be saved; None when unknowable (generators)
     last_ns: int
@@ -194,7 +195,7 @@ class NodeTracker:
             attributes[attr.KEDRO_DATASET_ROWS] = timing.rows
         span = scope.tracer.start_span(
             f"{operation} {timing.dataset}",
-            context=trace.set_span_in_context(state.span),
+            context=state.context,
             kind=SpanKind.INTERNAL,
             attributes=attributes,
             start_time=timing.start_ns,
@@ -224,21 +225,22 @@ class NodeTracker:
         for state in stale:  # a generator node's last chunk was its last activity
             self._end_node(state, state.last_ns)
         start = min([now, *(t.start_ns for t in mine)])
-        with scope.pipeline.route_to(scope.destination):
-            span = scope.tracer.start_span(
-                node.name,
-                context=scope.parent,
-                kind=SpanKind.INTERNAL,
-                attributes=_node_attributes(node),
-                start_time=start,
-            )
+        span = scope.tracer.start_span(
+            node.name,
+            context=scope.parent,
+            kind=SpanKind.INTERNAL,
+            attributes=_node_attributes(node),
+            start_time=start,
+        )
+        node_context = trace.set_span_in_context(span, scope.parent)
         generator = inspect.isgeneratorfunction(getattr(node, "func", None))
         state = _NodeState(
             scope=scope,
             name=node.name,
             thread=thread,
             span=span,
-            token=otel_context.attach(trace.set_span_in_context(span)),
+            context=node_context,
+            token=otel_context.attach(node_context),
             waiting_for=None if generator else {str(name) for name in node.outputs},
             last_ns=now,
         )
@@ -313,15 +315,16 @@ class NodeTracker:
         for (node_name, dataset, operation, thread), start in orphans.items():
             if operation != "load":
                 continue
-            with scope.pipeline.route_to(scope.destination):
-                span = scope.tracer.start_span(
-                    node_name, context=scope.parent, kind=SpanKind.INTERNAL, start_time=start
-                )
-            state = _NodeState(scope, node_name, thread, span, None, None, now, failed=True)
+            span = scope.tracer.start_span(
+                node_name, context=scope.parent, kind=SpanKind.INTERNAL, start_time=start
+            )
+            node_context = trace.set_span_in_context(span, scope.parent)
+            state = _NodeState(scope, node_name, thread, span, node_context, None, None, now)
+            state.failed = True
             mark_failed(span, error)
             load = scope.tracer.start_span(
                 f"{attr.LOAD_SPAN_PREFIX} {dataset}",
-                context=trace.set_span_in_context(span),
+                context=node_context,
                 attributes={attr.KEDRO_DATASET_NAME: dataset},
                 start_time=start,
             )

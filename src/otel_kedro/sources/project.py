@@ -217,10 +217,11 @@ class ProjectSource:
             from multiprocessing import util
 
             util.Finalize(None, self._end_joined_runs, exitpriority=100)
+        run_span = trace.get_current_span(parent).get_span_context()
         return RunScope(
             tracer=pipeline_.tracer(handoff.service_name),
             pipeline=pipeline_,
-            destination=pipeline_.join_destination(Path(handoff.folder)),
+            destination=pipeline_.join_destination(Path(handoff.folder), run_span),
             parent=parent,
             dataset_spans=handoff.dataset_spans,
         )
