@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -86,3 +88,20 @@ def test_failing_node_gives_error_spans_and_unchanged_exit_code(
         command = next(s for s in spans if s.name == "kedro run")
         assert command.attributes["process.exit.code"] == result.returncode
         assert command.attributes["process.command_args"][-2:] == ["--params", "*****"]
+
+
+def test_packaged_run_has_no_command_span_and_a_root_run_span(example_project: Path) -> None:
+    env = clean_env(PYTHONPATH=str(example_project / "src"))
+    result = subprocess.run(
+        [sys.executable, "-m", "retail_demo", "--pipeline", "data_processing"],
+        cwd=example_project,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    spans = only_run_spans(example_project)
+    check_run_trace(spans, command=False)
+    run = next(s for s in spans if s.name == "RUN data_processing")
+    assert run.parent_id == ""
