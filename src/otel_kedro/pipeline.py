@@ -22,12 +22,15 @@ from typing import TYPE_CHECKING
 from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor, TracerProvider
 
 from otel_kedro import __version__
-from otel_kedro.attributes import INSTRUMENTATION_SCOPE, SERVICE_NAME
+from otel_kedro.attributes import INSTRUMENTATION_SCOPE
 from otel_kedro.exporters.files import TRACES_FILE, create_run_folder, traces_exporter
+from otel_kedro.processors._apply import ProcessedSpanExporter
 
 if TYPE_CHECKING:
     from opentelemetry.context import Context
     from opentelemetry.trace import SpanContext, Tracer
+
+    from otel_kedro.processors.chain import Chain
 
 # Spans a run may queue before the file exporter catches up; far above any real run's burst.
 _MAX_QUEUE = 65_536
@@ -126,39 +129,42 @@ class TracingPipeline:
 
     def _attach(self, service_name: str) -> TracerProvider:
         from opentelemetry import trace
-        from opentelemetry.sdk.resources import Resource
+
+        from otel_kedro.resource import build_resource
 
         existing = trace.get_tracer_provider()
         if isinstance(existing, TracerProvider):
             existing.add_span_processor(self._router)
             return existing
-        provider = TracerProvider(resource=Resource.create({SERVICE_NAME: service_name}))
+        provider = TracerProvider(resource=build_resource(service_name))
         provider.add_span_processor(self._router)
         if isinstance(existing, trace.ProxyTracerProvider):
             trace.set_tracer_provider(provider)
         return provider
 
     def open_destination(
-        self, output_dir: Path, run_id: str, *, announce: bool = True
+        self, output_dir: Path, run_id: str, chain: Chain, *, announce: bool = True
     ) -> Destination:
-        """Create a new run folder and a batching writer for the main process's spans."""
+        """Create a new run folder and a batching writer for the main process's spans, which
+        passes every span through the files destination's privacy chain.
+        """
         from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
         folder = create_run_folder(output_dir, run_id)
         processor = BatchSpanProcessor(
-            traces_exporter(folder),
+            ProcessedSpanExporter(traces_exporter(folder), chain),
             max_queue_size=_MAX_QUEUE,
             schedule_delay_millis=_BATCH_DELAY_MS,
         )
         return Destination(folder=folder, processor=processor, announce=announce)
 
-    def join_destination(self, folder: Path, parent: SpanContext) -> Destination:
+    def join_destination(self, folder: Path, parent: SpanContext, chain: Chain) -> Destination:
         """A writer for a worker process joining a run whose span is ``parent``: every span
         is appended as it ends, because pool workers never run a final flush.
         """
         from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 
-        processor = SimpleSpanProcessor(traces_exporter(folder))
+        processor = SimpleSpanProcessor(ProcessedSpanExporter(traces_exporter(folder), chain))
         destination = Destination(folder=folder, processor=processor, announce=False)
         self._router.adopt(parent, destination)
         return destination

@@ -14,7 +14,7 @@ from kedro.framework.cli.hooks import cli_hook_impl
 from kedro.framework.hooks import hook_impl
 
 from otel_kedro._log import guarded
-from otel_kedro.settings import sdk_disabled
+from otel_kedro._switch import sdk_disabled
 
 if TYPE_CHECKING:
     from otel_kedro.sources.project import ProjectSource

@@ -16,6 +16,9 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from otel_kedro._switch import sdk_disabled
+from otel_kedro.processors.chain import PrivacySettings, parse_privacy
+
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - exercised on Python 3.10 only
@@ -38,6 +41,7 @@ class Settings:
     service_name: str = "kedro"
     announce: bool = True
     dataset_spans: bool = True
+    privacy: PrivacySettings = dataclasses.field(default_factory=PrivacySettings)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -68,12 +72,26 @@ _FIELDS: dict[str, Callable[[object], object]] = {
     "service_name": _parse_text,
     "announce": _parse_bool,
     "dataset_spans": _parse_bool,
+    "privacy": parse_privacy,
+}
+# Environment variables for options nested under ``privacy`` (lists are comma-separated).
+_PRIVACY_ENV: dict[str, Callable[[str], object]] = {
+    "allow_args": str,
+    "max_attribute_length": lambda text: int(text) if text.strip().isdigit() else text,
+    "hash_key_file": str,
 }
 
 
-def sdk_disabled(environ: Mapping[str, str]) -> bool:
-    """True when ``OTEL_SDK_DISABLED`` asks every OpenTelemetry SDK to stay off."""
-    return environ.get("OTEL_SDK_DISABLED", "").strip().lower() == "true"
+def _merge(base: Mapping[str, object], update: Mapping[str, object]) -> dict[str, object]:
+    """Deep-merge two ``privacy`` layers, so a higher layer can change one destination only."""
+    merged = dict(base)
+    for key, value in update.items():
+        below = merged.get(key)
+        if isinstance(below, Mapping) and isinstance(value, Mapping):
+            merged[key] = _merge(below, value)
+        else:
+            merged[key] = value
+    return merged
 
 
 def _apply(
@@ -89,7 +107,11 @@ def _apply(
             )
             continue
         try:
-            values[key] = parse(raw)
+            parsed = parse(raw)
+            if key == "privacy" and isinstance(raw, Mapping):
+                privacy = values.get("privacy", {})
+                parsed = _merge(privacy if isinstance(privacy, Mapping) else {}, raw)
+            values[key] = parsed
         except ValueError as expected:
             problems.append(
                 f"{where}: key {key!r} has value {raw!r}; expected {expected}. "
@@ -143,8 +165,13 @@ def _environment_layer(environ: Mapping[str, str], problems: list[str]) -> dict[
         if not name.startswith(ENV_PREFIX):
             continue
         key = name[len(ENV_PREFIX) :].lower()
-        if key not in _FIELDS:
-            known = ", ".join(ENV_PREFIX + field.upper() for field in sorted(_FIELDS))
+        if key in _PRIVACY_ENV:
+            nested = {"privacy": {key: _PRIVACY_ENV[key](value)}}
+            _apply(nested, f"environment variable {name}", layer, problems)
+            continue
+        if key not in _FIELDS or key == "privacy":
+            names = {*_FIELDS, *_PRIVACY_ENV} - {"privacy"}
+            known = ", ".join(ENV_PREFIX + field.upper() for field in sorted(names))
             problems.append(
                 f"environment variable {name}={value!r} is not an otel-kedro setting "
                 f"and is ignored; known: {known}."
@@ -181,7 +208,12 @@ def load_settings(
     kedro_layer = _kedro_config_layer(config_loader, problems)
     where = f"otel.yml under {getattr(config_loader, 'conf_source', 'conf')}"
     _apply(kedro_layer, where, values, problems)
-    values.update(_environment_layer(environ, problems))
+    environment = _environment_layer(environ, problems)
+    if isinstance(environment.get("privacy"), Mapping) and isinstance(
+        values.get("privacy"), Mapping
+    ):
+        environment["privacy"] = _merge(values["privacy"], environment["privacy"])  # type: ignore[arg-type]
+    values.update(environment)
 
     output_dir = Path(str(values.get("output_dir", DEFAULT_OUTPUT_DIR))).expanduser()
     if not output_dir.is_absolute() and project_path is not None:
@@ -199,5 +231,6 @@ def load_settings(
         service_name=str(service_name),
         announce=bool(values.get("announce", True)),
         dataset_spans=bool(values.get("dataset_spans", True)),
+        privacy=parse_privacy(values.get("privacy", {})),
     )
     return LoadedSettings(settings=settings, problems=tuple(problems))

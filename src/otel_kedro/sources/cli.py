@@ -13,11 +13,16 @@ import dataclasses
 import os
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import TYPE_CHECKING
 
 from otel_kedro import attributes as attr
-from otel_kedro.processors.cli_args import command_path, mask_command_args
+from otel_kedro.processors.cli_args import (
+    Vocabulary,
+    command_path,
+    kedro_vocabulary,
+    mask_kedro_args,
+)
 
 if TYPE_CHECKING:
     from opentelemetry.context import Context
@@ -34,17 +39,26 @@ class Command:
     """One ``kedro`` command of this process, from ``before_command_run`` to its exit."""
 
     start_ns: int
-    masked_args: list[str]
+    raw_args: list[str]  # in memory only: never on a span, masked before anything records it
     pid: int
     span: Span | None = None
     destination: Destination | None = None
     pipeline: TracingPipeline | None = None
 
-    @property
-    def span_name(self) -> str:
-        """``kedro <masked command path>``, e.g. ``kedro pipeline create``."""
-        path = command_path(self.masked_args[1:])
-        return f"{attr.COMMAND_SPAN_PREFIX} {path}".strip()
+    def vocabulary(self) -> Vocabulary | None:
+        """The invoked command's option vocabulary, from the click command running right now
+        (built for that command only, never for every plugin's).
+        """
+        import click
+
+        context = click.get_current_context(silent=True)
+        if context is None:
+            return None
+        return kedro_vocabulary(context.find_root().command, self.raw_args)
+
+    def masked_args(self, vocabulary: Vocabulary | None, allow: Collection[str]) -> list[str]:
+        """``kedro`` and the masked arguments."""
+        return ["kedro", *mask_kedro_args(self.raw_args, vocabulary, allow)]
 
 
 class CommandRecorder:
@@ -57,9 +71,18 @@ class CommandRecorder:
 
     def command_started(self, command_args: Sequence[str]) -> None:
         """Note a command's start; cheap enough for ``kedro --version``."""
-        args = ["kedro", *mask_command_args(list(command_args))]
         with self._lock:
-            self._command = Command(start_ns=time.time_ns(), masked_args=args, pid=os.getpid())
+            self._command = Command(
+                start_ns=time.time_ns(), raw_args=list(command_args), pid=os.getpid()
+            )
+
+    def vocabulary(self) -> Vocabulary | None:
+        """The running command's vocabulary, for the chains of the run it contains."""
+        with self._lock:
+            command = self._command
+        if command is None or command.pid != os.getpid():
+            return None
+        return command.vocabulary()
 
     def span_context_for_run(
         self,
@@ -67,24 +90,28 @@ class CommandRecorder:
         pipeline: TracingPipeline,
         destination: Destination,
         parent: Context | None,
+        allow_args: Collection[str] = (),
     ) -> Context | None:
         """The context of the command span for a run starting now (created on first use), or
         None when this process is not running a ``kedro`` command.
         """
         from opentelemetry import trace
+        from opentelemetry.context import Context
 
         with self._lock:
             command = self._command
             if command is None or command.pid != os.getpid():
                 return None
             if command.span is None:
+                masked = command.masked_args(command.vocabulary(), allow_args)
+                name = f"{attr.COMMAND_SPAN_PREFIX} {command_path(masked[1:])}".strip()
                 with pipeline.route_to(destination):
                     command.span = tracer.start_span(
-                        command.span_name,
-                        context=parent,
+                        name,
+                        context=parent or Context(),
                         kind=trace.SpanKind.INTERNAL,
                         attributes={
-                            attr.PROCESS_COMMAND_ARGS: command.masked_args,
+                            attr.PROCESS_COMMAND_ARGS: masked,
                             attr.PROCESS_PID: command.pid,
                         },
                         start_time=command.start_ns,

@@ -23,6 +23,7 @@ from opentelemetry.trace import SpanKind, Status, StatusCode
 from otel_kedro import attributes as attr
 from otel_kedro._log import warn_once
 from otel_kedro.pipeline import get_pipeline
+from otel_kedro.processors.chain import build_chain, spec_from_json, spec_to_json
 from otel_kedro.settings import LoadedSettings, load_settings
 from otel_kedro.sources.cli import RECORDER
 from otel_kedro.sources.nodes import NodeTracker, RunScope, mark_failed
@@ -99,9 +100,16 @@ class ProjectSource:
         if not settings.enabled:
             return
         pipeline_ = get_pipeline()
+        project_path = Path(str(run_params.get("project_path") or ".")).resolve()
+        chain = build_chain(
+            settings.privacy.files,
+            settings.privacy,
+            vocabulary=RECORDER.vocabulary(),
+            project_path=project_path,
+        )
         try:
             destination = pipeline_.open_destination(
-                settings.output_dir, run_id, announce=settings.announce
+                settings.output_dir, run_id, chain, announce=settings.announce
             )
         except OSError as error:
             warn_once(
@@ -113,7 +121,12 @@ class ProjectSource:
         tracer = pipeline_.tracer(settings.service_name)
         with self._lock:
             inbound = self._environment.inbound()
-        parent = RECORDER.span_context_for_run(tracer, pipeline_, destination, inbound) or inbound
+        parent = (
+            RECORDER.span_context_for_run(
+                tracer, pipeline_, destination, inbound, settings.privacy.allow_args
+            )
+            or inbound
+        )
         with pipeline_.route_to(destination):
             span = tracer.start_span(
                 f"{attr.RUN_SPAN_PREFIX} {pipeline_label(run_params)}",
@@ -137,6 +150,8 @@ class ProjectSource:
             folder=str(destination.folder),
             service_name=settings.service_name,
             dataset_spans=settings.dataset_spans,
+            chain=spec_to_json(settings.privacy.files, settings.privacy),
+            project_path=str(project_path),
         )
         with self._lock:
             self._runs[run_id] = _Run(run_id=run_id, pid=os.getpid(), span=span, scope=scope)
@@ -218,10 +233,13 @@ class ProjectSource:
 
             util.Finalize(None, self._end_joined_runs, exitpriority=100)
         run_span = trace.get_current_span(parent).get_span_context()
+        spec, privacy = spec_from_json(handoff.chain)
+        project_path = Path(handoff.project_path) if handoff.project_path else None
+        chain = build_chain(spec, privacy, project_path=project_path)
         return RunScope(
             tracer=pipeline_.tracer(handoff.service_name),
             pipeline=pipeline_,
-            destination=pipeline_.join_destination(Path(handoff.folder), run_span),
+            destination=pipeline_.join_destination(Path(handoff.folder), run_span, chain),
             parent=parent,
             dataset_spans=handoff.dataset_spans,
         )

@@ -32,6 +32,8 @@ class RunHandoff:
     folder: str
     service_name: str
     dataset_spans: bool
+    chain: dict[str, object]
+    project_path: str | None
 
     def to_json(self) -> str:
         """Encode for an environment variable."""

@@ -30,6 +30,6 @@ def check_quality(sales_raw: pd.DataFrame, quality: dict) -> pd.DataFrame:
     if quality["fail"] or missing_share > quality["max_missing_share"]:
         raise ValueError(
             f"sales quality check failed: {missing_share:.1%} of rows have no units "
-            f"(allowed {quality['max_missing_share']:.0%}, fail={quality['fail']})"
+            f"(allowed {quality['max_missing_share']:.0%}; quality settings: {dict(quality)})"
         )
     return pd.DataFrame({"check": ["missing_units"], "share": [missing_share]})
