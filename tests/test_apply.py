@@ -116,6 +116,5 @@ def test_a_rewriting_chain_changes_only_attributes_and_text() -> None:
         for link in original_root.links
     ]
     assert [dict(e.attributes or {}) for e in root.events] == [
-        {k: str(v).upper() for k, v in (e.attributes or {}).items()}
-        for e in original_root.events
+        {k: str(v).upper() for k, v in (e.attributes or {}).items()} for e in original_root.events
     ]

@@ -48,7 +48,7 @@ def test_run_environment_restores_the_original_after_overlapping_runs() -> None:
     second = context_from_traceparent("00-22222222222222222222222222222222-2222222222222222-01")
     assert first is not None
     assert second is not None
-    handoff = RunHandoff("", "", "/tmp", "svc", True)
+    handoff = RunHandoff("", "", "/tmp", "svc", True, {}, None)
     runs.run_started("a", first, handoff)
     assert environ["TRACEPARENT"].startswith("00-1111")
     runs.run_started("b", second, handoff)

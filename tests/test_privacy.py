@@ -111,3 +111,32 @@ def test_a_real_run_leaks_neither_params_nor_credentials(example_project: Path) 
     message = failed.events[0][1]["exception.message"]
     assert "sales quality check failed" in message
     assert "'password': '*****'" in message
+
+
+def test_resource_goes_through_the_chain_too(example_project: Path) -> None:
+    (example_project / "conf" / "base" / "otel.yml").write_text(
+        "privacy:\n  files:\n    processors: [mask_args, scrub_secrets, hash_identifiers]\n"
+    )
+    config = example_project / "user-config"
+    result = run_kedro(
+        example_project,
+        "run",
+        "--pipeline",
+        "data_processing",
+        env=clean_env(OTEL_KEDRO_CONFIG_DIR=str(config)),
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    spans = read_spans(run_folders(example_project)[0] / "traces.jsonl")
+    resource = spans[0].resource
+    import getpass
+    import socket
+
+    assert resource["host.name"].startswith("hmac:")
+    assert resource["host.name"] != socket.gethostname()
+    assert resource["process.owner"].startswith("hmac:")
+    content = (run_folders(example_project)[0] / "traces.jsonl").read_text()
+    assert f'"{getpass.getuser()}"' not in content
+    assert (config / "identifier-hash.key").is_file()
+    key = (config / "identifier-hash.key").read_text().strip()
+    assert key not in content
+    assert "service.instance.id" not in resource, "the resource is ours, not the SDK's defaults"

@@ -10,6 +10,7 @@ creates inside a node land in the run's trace too.
 
 from __future__ import annotations
 
+import concurrent.futures.thread  # noqa: F401 - see the note above TracingPipeline
 import contextlib
 import dataclasses
 import os
@@ -111,6 +112,10 @@ class _RoutingSpanProcessor(SpanProcessor):
         return all(d.processor.force_flush(timeout_millis) for d in destinations.values())
 
 
+# Why concurrent.futures.thread is imported above: an SDK TracerProvider re-detects its resource
+# with a thread pool in every forked child (ParallelRunner workers). At-fork child handlers run in
+# registration order, so the pool's global lock must have registered its reset before our first
+# provider registers its handler, or the forked worker waits on a lock nobody will release.
 class TracingPipeline:
     """Owns the tracer provider hookup and every run's destination in this process."""
 

@@ -16,23 +16,21 @@ from opentelemetry.sdk.trace import Event, ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 from opentelemetry.sdk.util import BoundedList
 from opentelemetry.trace import Link, Status
-from opentelemetry.util.types import Attributes, AttributeValue
+from opentelemetry.util.types import AttributeValue
 
 from otel_kedro.processors.chain import Chain
 
 
-def _unchanged(processed: dict[str, AttributeValue], original: Attributes) -> bool:
+def _unchanged(processed: dict[str, AttributeValue], original: dict[str, AttributeValue]) -> bool:
     """True when processing kept every value (a list equals the tuple the SDK stored)."""
-    original = original or {}
+    if processed is original or processed == original:
+        return True
     if len(processed) != len(original):
         return False
     for key, value in processed.items():
         before = original.get(key)
-        if isinstance(value, list):
-            value = tuple(value)
-        if isinstance(before, list):
-            before = tuple(before)
-        if value != before:
+        after = tuple(value) if isinstance(value, list) else value
+        if after != (tuple(before) if isinstance(before, list) else before):
             return False
     return True
 
@@ -54,10 +52,11 @@ class _ResourceCache:
         cached = self._cache.get(id(resource))
         if cached is not None and cached[0] is resource:
             return cached[1]
-        attributes = self._chain.attributes(resource.attributes)
+        original = dict(resource.attributes)
+        attributes = self._chain.attributes(original)
         processed = (
             resource
-            if _unchanged(attributes, resource.attributes)
+            if _unchanged(attributes, original)
             else Resource(attributes, resource.schema_url)
         )
         self._cache[id(resource)] = (resource, processed)
@@ -70,10 +69,15 @@ def process_span(span: ReadableSpan, chain: Chain, resource: Resource) -> Readab
     When the chain changes nothing (the common case for the local files), the original span is
     returned as it is: rebuilding costs more than checking.
     """
-    attributes = chain.attributes(span.attributes)
+    # SDK attribute maps take a lock on every read: copy each to a plain dict once.
+    raw = span.attributes
+    original = dict(raw) if raw else {}
     old_events, old_links = span.events, span.links  # each access copies: read once
-    events = [chain.attributes(event.attributes) for event in old_events]
-    links = [chain.attributes(link.attributes) for link in old_links]
+    event_attributes = [dict(e.attributes) if e.attributes else {} for e in old_events]
+    link_attributes = [dict(k.attributes) if k.attributes else {} for k in old_links]
+    attributes = chain.attributes(original)
+    events = [chain.attributes(a) for a in event_attributes]
+    links = [chain.attributes(a) for a in link_attributes]
     name = chain.text(span.name)
     status = span.status
     description = chain.text(status.description) if status.description else status.description
@@ -81,9 +85,9 @@ def process_span(span: ReadableSpan, chain: Chain, resource: Resource) -> Readab
         resource is span.resource
         and name == span.name
         and description == status.description
-        and _unchanged(attributes, span.attributes)
-        and all(_unchanged(p, e.attributes) for p, e in zip(events, old_events, strict=True))
-        and all(_unchanged(p, k.attributes) for p, k in zip(links, old_links, strict=True))
+        and _unchanged(attributes, original)
+        and all(map(_unchanged, events, event_attributes))
+        and all(map(_unchanged, links, link_attributes))
     ):
         return span
     new_events = BoundedList.from_seq(

@@ -30,6 +30,7 @@ PROCESSORS: Final = (MASK_ARGS, SCRUB_SECRETS, HASH_IDENTIFIERS, DROP_KEYS, ALLO
 DESTINATIONS: Final = ("files", "otlp", "heap")
 
 COMMAND_KEYS: Final = ("process.command_args", "process.command_line", "process.command")
+_COMMAND_KEY_SET: Final = frozenset(COMMAND_KEYS)
 DEFAULT_HASH_KEYS: Final = (
     "user.name", "user.id", "user.email", "enduser.id", "process.owner", "host.name", "host.id",
     "host.ip", "kedro.project.path",
@@ -43,7 +44,7 @@ HEAP_ALLOWED_KEYS: Final = (
 )  # fmt: skip
 
 Attributes = Mapping[str, AttributeValue]
-Step = Callable[[Attributes], dict[str, AttributeValue]]
+Step = Callable[[Attributes], Attributes]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -144,13 +145,15 @@ class Chain:
     text_steps: tuple[Callable[[str], str], ...]
 
     def attributes(self, attributes: Attributes | None) -> dict[str, AttributeValue]:
-        """Apply every step to one attribute set (never mutates the input)."""
-        result: dict[str, AttributeValue] = dict(attributes) if attributes else {}
-        if not result:
-            return result
-        for step in self.steps:
+        """Apply every step to one attribute set (never mutates the input; returns the input
+        itself when it is a dict that no step changed).
+        """
+        if not attributes:
+            return {}
+        result = attributes
+        for step in self.steps:  # a step returns its input when it changes nothing
             result = step(result)
-        return result
+        return result if isinstance(result, dict) else dict(result)
 
     def text(self, text: str) -> str:
         """Apply the text-level steps to a span name or a status description."""
@@ -160,10 +163,10 @@ class Chain:
 
 
 def _mask_args_step(vocabulary: Vocabulary | None, allow: Collection[str]) -> Step:
-    def step(attributes: Attributes) -> dict[str, AttributeValue]:
+    def step(attributes: Attributes) -> Attributes:
+        if not _COMMAND_KEY_SET.intersection(attributes):
+            return attributes
         result = dict(attributes)
-        if not any(key in result for key in COMMAND_KEYS):
-            return result
         args = result.get("process.command_args")
         if isinstance(args, (list, tuple)):
             result["process.command_args"] = mask_command_args(

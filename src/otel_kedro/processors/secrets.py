@@ -62,21 +62,29 @@ _AWS_SECRET: Final = re.compile(
     r"([A-Za-z0-9/+]{40})(?![A-Za-z0-9/+])"
 )
 # ``scheme://user:password@host``: with a colon the password may hold ``/`` (unencoded base64)
-# and runs to the last ``@`` before the host, unless it is a port (``host:8080/``); without one
-# the userinfo holds no ``/`` and is masked only when it looks like a token.
+# and runs to the last ``@`` before the host. That also masks ``host:8080/path@x`` (rare, and the
+# safe side: ``3/AAAA`` is as likely a password as a port). Without a colon the userinfo holds
+# no ``/`` and is masked only when it looks like a token. The 512 bound keeps chained ``a://b:``
+# text linear; a longer password without ``/`` is still matched.
 _URL_USERINFO: Final = re.compile(
     r"(?<![A-Za-z0-9+.-])([A-Za-z][A-Za-z0-9+.-]*://)"
-    r"(?:([^\s/@:\"'<>]*:(?!\d+/)[^\s\"'<>]*)|([^\s/@\"'<>]*(?:@[^\s/@\"'<>]*)*))@(?=[^\s/@])"
+    r"(?:([^\s/@:\"'<>]*:[^\s\"'<>]{0,512})|([^\s/@\"'<>]*(?:@[^\s/@\"'<>]*)*))"
+    r"@(?=[^\s/@])"
 )
 _BEARER: Final = re.compile(r"(?i:\bbearer)[ \t]+([^\s\"'<>]{8,})")
 _BASIC: Final = re.compile(r"\bBasic[ \t]+([A-Za-z0-9+/]{8,}={0,2})(?![A-Za-z0-9+/=])")
 _TOKEN_SCHEME: Final = re.compile(r"\bToken[ \t]+([A-Za-z0-9._~+/=-]{16,})")
 _TITLE_WORD: Final = re.compile(r"[A-Z]?[a-z]+")
-# ``name=``, ``name: ``, ``"name": ``, ``'name'=``; the value is matched separately.
+# ``name=``, ``name: ``, ``"name": ``, ``'name'=``, and command-line ``--name value`` unless
+# the value looks like the next option (``--token -v``); the value is matched separately.
 _PAIR_HINT: Final = re.compile("pass|pwd|secret|token|key|auth|cred|sas|sig|cookie|conn")
-_PAIR_HEAD: Final = re.compile(r"(?<![\w.-])([\"']?)([\w.-]+)\1[ \t]*[:=][ \t]*")
+_PAIR_HEAD: Final = re.compile(
+    r"(?<![\w.-])(?:([\"']?)([\w.-]+)\1[ \t]*[:=][ \t]*"
+    r"|(--?[\w.-]+)[ \t]+(?!-[\w.-]*(?:\s|$))(?=\S))"
+)
 # A value ends at whitespace, a quote, or a ``,;&`` that starts the next ``name=`` pair, so a
 # ``,`` or ``&`` inside a password does not leave its tail visible.
+_OPTION: Final = re.compile(r"-[\w.-]*")
 _PAIR_VALUE: Final = re.compile(
     r"""(?P<scheme>(?i:bearer|basic|token|digest|negotiate|ntlm)[ \t]+(?=\S))?
     (?P<value>"(?:[^"\\\n]|\\.)*"?|'(?:[^'\\\n]|\\.)*'?
@@ -194,7 +202,7 @@ def _mask_group(match: re.Match[str]) -> str:
 def _mask_userinfo(match: re.Match[str]) -> str:
     """Mask ``user:pass@`` always, and a lone userinfo only when it looks like a token."""
     scheme, with_colon, userinfo = match.group(1, 2, 3)
-    if with_colon or _TOKEN_FORMATS.search(userinfo) or _looks_random(userinfo):
+    if with_colon or ":" in userinfo or _TOKEN_FORMATS.search(userinfo) or _looks_random(userinfo):
         return f"{scheme}{REDACTED}@"
     return match.group()
 
@@ -212,7 +220,7 @@ def _scrub_pairs(text: str) -> str:
     parts: list[str] = []
     pos = 0
     while head := _PAIR_HEAD.search(text, pos):
-        if is_secret_key(head.group(2)):
+        if is_secret_key(head.group(2) or head.group(3)):
             match = _PAIR_VALUE.match(text, head.end())
             value = match.group("value") if match else ""
             quote = value[:1] if value[:1] in {'"', "'"} else ""
@@ -228,15 +236,36 @@ def _scrub_pairs(text: str) -> str:
     return "".join(parts)
 
 
+def _is_secret_option(arg: str) -> bool:
+    """Whether a command-line word is an option naming a secret whose value comes next."""
+    return arg.startswith("-") and "=" not in arg and is_secret_key(arg)
+
+
 def _mask_random(match: re.Match[str]) -> str:
     """Replace a high-entropy run; keep anything that reads like a name, path or id."""
     return REDACTED if _looks_random(match.group()) else match.group()
+
+
+# Attribute values repeat endlessly (dataset names, types, node names): scrubbing is pure, so
+# short values are remembered. Long ones (exception messages) are rarely repeated.
+_CACHED_LENGTH: Final = 512
 
 
 def scrub_text(text: str, *, max_length: int | None = 4096, entropy: bool = True) -> str:
     """Replace credential-shaped substrings of ``text`` with ``*****`` and clip the result to
     ``max_length`` characters, so that no secret reaches a file or an exporter.
     """
+    if len(text) <= _CACHED_LENGTH:
+        return _scrub_short(text, max_length, entropy)
+    return _scrub(text, max_length, entropy)
+
+
+@functools.lru_cache(maxsize=16384)
+def _scrub_short(text: str, max_length: int | None, entropy: bool) -> str:
+    return _scrub(text, max_length, entropy)
+
+
+def _scrub(text: str, max_length: int | None, entropy: bool) -> str:
     if max_length is not None and max_length < 0:
         raise ValueError(f"max_length must be >= 0 or None, not {max_length}")
     dropped = 0
@@ -259,7 +288,7 @@ def scrub_text(text: str, *, max_length: int | None = 4096, entropy: bool = True
         text = _BASIC.sub(_mask_basic, text)
     if "Token" in text:
         text = _TOKEN_SCHEME.sub(_mask_group, text)
-    if ("=" in text or ":" in text) and _PAIR_HINT.search(lower):
+    if ("=" in text or ":" in text or "-" in text) and _PAIR_HINT.search(lower):
         text = _scrub_pairs(text)
     if entropy and len(text) >= _MIN_RANDOM_LENGTH:
         text = _RUN.sub(_mask_random, text)
@@ -280,7 +309,14 @@ def scrub_value(
         return value
     if isinstance(value, Mapping):
         return scrub_attributes(value, max_length=max_length, entropy=entropy)
-    items = [scrub_value(item, max_length=max_length, entropy=entropy) for item in value]
+    items: list[AttributeValue] = []
+    after_secret_option = False  # argv lists: ``["--api-key", "<value>"]``
+    for item in value:
+        if after_secret_option and isinstance(item, str) and not _OPTION.fullmatch(item):
+            items.append(REDACTED)
+        else:
+            items.append(scrub_value(item, max_length=max_length, entropy=entropy))
+        after_secret_option = isinstance(item, str) and _is_secret_option(item)
     return items if isinstance(value, list) else tuple(items)
 
 
@@ -298,11 +334,28 @@ def scrub_attributes(
     for key, value in (attributes or {}).items():
         if key in exempt:
             scrubbed[key] = value
-        elif is_secret_key(key):
-            if isinstance(value, list | tuple):
-                scrubbed[key] = [REDACTED] if isinstance(value, list) else (REDACTED,)
-            else:
-                scrubbed[key] = REDACTED
+        elif isinstance(value, tuple | int | float) or (
+            isinstance(value, str) and len(value) <= _CACHED_LENGTH
+        ):
+            scrubbed[key] = _scrub_item_cached(key, value, max_length, entropy)
         else:
-            scrubbed[key] = scrub_value(value, max_length=max_length, entropy=entropy)
+            scrubbed[key] = _scrub_item(key, value, max_length, entropy)
     return scrubbed
+
+
+def _scrub_item(
+    key: str,
+    value: AttributeValue,
+    max_length: int | None,
+    entropy: bool,
+) -> AttributeValue:
+    if is_secret_key(key):
+        if isinstance(value, list | tuple):
+            return [REDACTED] if isinstance(value, list) else (REDACTED,)
+        return REDACTED
+    return scrub_value(value, max_length=max_length, entropy=entropy)
+
+
+# The same attributes recur on every span of a run (dataset names and types, function names,
+# tags): remember short, hashable ones. ``typed`` keeps ``1`` and ``True`` apart.
+_scrub_item_cached = functools.lru_cache(maxsize=16384, typed=True)(_scrub_item)

@@ -54,7 +54,10 @@ class Command:
         context = click.get_current_context(silent=True)
         if context is None:
             return None
-        return kedro_vocabulary(context.find_root().command, self.raw_args)
+        try:
+            return kedro_vocabulary(context.find_root().command, self.raw_args)
+        except Exception:  # noqa: BLE001 - a broken plugin command: mask conservatively instead
+            return None
 
     def masked_args(self, vocabulary: Vocabulary | None, allow: Collection[str]) -> list[str]:
         """``kedro`` and the masked arguments."""
