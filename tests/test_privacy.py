@@ -140,3 +140,16 @@ def test_resource_goes_through_the_chain_too(example_project: Path) -> None:
     key = (config / "identifier-hash.key").read_text().strip()
     assert key not in content
     assert "service.instance.id" not in resource, "the resource is ours, not the SDK's defaults"
+
+
+def test_allow_listed_arguments_survive_masking(example_project: Path) -> None:
+    env = clean_env(OTEL_KEDRO_ALLOW_ARGS="data_processing")
+    result = run_kedro(
+        example_project, "run", "--pipeline", "data_processing", "--env", "local", env=env
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    spans = read_spans(run_folders(example_project)[0] / "traces.jsonl")
+    command = next(s for s in spans if s.name == "kedro run")
+    assert command.attributes["process.command_args"] == [
+        "kedro", "run", "--pipeline", "data_processing", "--env", "*****",
+    ]  # fmt: skip

@@ -454,3 +454,8 @@ def test_clipping_is_a_prefix_of_the_scrubbed_text(text: str, max_length: int) -
 def test_scrubbing_is_idempotent(text: str) -> None:
     once = scrub_text(text, max_length=None)
     assert scrub_text(once, max_length=None) == once
+
+
+def test_unhashable_nested_values_are_scrubbed_too() -> None:
+    scrubbed = scrub_attributes({"x": ({"a": "password=hunter2hunter2"},)})
+    assert "hunter2hunter2" not in str(scrubbed)

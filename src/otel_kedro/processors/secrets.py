@@ -116,11 +116,13 @@ _HEX: Final = re.compile(r"[0-9A-Fa-f]+")
 _CONSONANTS: Final = re.compile(r"[b-df-hj-np-tv-xz]{5,}", re.IGNORECASE)
 _VOWELS: Final = frozenset("aeiouAEIOU")
 # score = class changes per char - 0.4 * share of pronounceable words + 1.5 * entropy / log2(n).
-# Random base64/alphanumerics of 24-40 chars score ~1.5-1.9 (a class change at ~45% of
-# positions, few words, near-maximal entropy); names like ``CSVDataset``, ``model_v2_input``
-# or ``TestFY5253NearestEndMonth`` score 0.6-1.2. Fitted on random tokens against 31,780
-# distinct 24+ runs from the Python sources of this project's environment: at 1.18, 1 in 5,000
-# random 24-char alphanumerics is missed and 0.2% of those runs are masked (camel-case jargon).
+# Random base64/alphanumerics of 24-40 chars score 1.4-2.0 (1st-99th percentile: a class change
+# at ~45% of positions, few words, near-maximal entropy); names like ``CSVDataset`` or
+# ``model_v2_input_table_node`` score 0.75-1.05. Fitted on random tokens against the 31,780
+# distinct non-hex 24+ runs in the Python sources of this project's environment: at 1.18 about
+# 1 in 6,000 random 24-char (1 in 40,000 32-char) alphanumerics is missed, and 0.2% of those
+# runs are masked (jargon such as ``TestFY5253NearestEndMonth``). Single-case random strings are
+# not detected.
 _MIN_SCORE: Final = 1.18
 
 
@@ -337,7 +339,10 @@ def scrub_attributes(
         elif isinstance(value, tuple | int | float) or (
             isinstance(value, str) and len(value) <= _CACHED_LENGTH
         ):
-            scrubbed[key] = _scrub_item_cached(key, value, max_length, entropy)
+            try:
+                scrubbed[key] = _scrub_item_cached(key, value, max_length, entropy)
+            except TypeError:  # a log record's tuple holding a mapping is not hashable
+                scrubbed[key] = _scrub_item(key, value, max_length, entropy)
         else:
             scrubbed[key] = _scrub_item(key, value, max_length, entropy)
     return scrubbed
