@@ -53,12 +53,11 @@ def copy_example(destination: Path) -> Path:
     return target
 
 
-def run_kedro(
-    project: Path, *args: str, env: dict[str, str] | None = None, timeout: float = 300
+def _run(
+    argv: list[str], project: Path, env: dict[str, str] | None, timeout: float
 ) -> subprocess.CompletedProcess[str]:
-    """``kedro <args>`` in ``project``, through the real CLI."""
     return subprocess.run(
-        [str(BIN / "kedro"), *args],
+        argv,
         cwd=project,
         env=clean_env() if env is None else env,
         capture_output=True,
@@ -66,21 +65,20 @@ def run_kedro(
         timeout=timeout,
         check=False,
     )
+
+
+def run_kedro(
+    project: Path, *args: str, env: dict[str, str] | None = None, timeout: float = 300
+) -> subprocess.CompletedProcess[str]:
+    """``kedro <args>`` in ``project``, through the real CLI."""
+    return _run([str(BIN / "kedro"), *args], project, env, timeout)
 
 
 def run_session(
     project: Path, *args: str, env: dict[str, str] | None = None, timeout: float = 300
 ) -> subprocess.CompletedProcess[str]:
     """A run through ``KedroSession`` from Python code (no CLI hooks), in a fresh interpreter."""
-    return subprocess.run(
-        [sys.executable, str(SESSION_SCRIPT), str(project), *args],
-        cwd=project,
-        env=clean_env() if env is None else env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
+    return _run([sys.executable, str(SESSION_SCRIPT), str(project), *args], project, env, timeout)
 
 
 def run_folders(project: Path) -> list[Path]:
