@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import json
+import signal
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
 
 from tests.kedro_projects import (
+    BIN,
     PROBE_NODES,
     PROBE_REGISTRY,
     clean_env,
@@ -106,3 +109,32 @@ def test_no_traceparent_leaks_after_the_run(probe_project: Path) -> None:
         if s.name == "RUN __default__"
     )
     assert (run.trace_id, run.parent_id) == (INBOUND_TRACE, INBOUND_PARENT)
+
+
+def test_ctrl_c_mid_run_still_writes_a_complete_trace(probe_project: Path) -> None:
+    process = subprocess.Popen(
+        [str(BIN / "kedro"), "run"],
+        cwd=probe_project,
+        env=clean_env(PROBE_SLEEP="3"),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    deadline = time.monotonic() + 120
+    while not list(probe_project.glob(".otel_kedro/runs/*")) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    time.sleep(2.5)  # inside the first user_code node, which sleeps 3 s
+    process.send_signal(signal.SIGINT)
+    output, _ = process.communicate(timeout=120)
+    assert process.returncode == 1, output[-2000:]
+    assert output.count("otel-kedro: trace written to") == 1
+
+    spans = read_spans(run_folders(probe_project)[0] / "traces.jsonl")
+    by_name = {s.name: s for s in spans}
+    run = by_name["RUN __default__"]
+    assert run.attributes["cicd.pipeline.result"] == "cancellation"
+    assert by_name["kedro run"].attributes["process.exit.code"] == 1
+    interrupted = [s for s in spans if s.status_message == "cancelled while running"]
+    assert [s.name for s in interrupted] == ["user_code"]
+    ids = {s.span_id for s in spans}
+    assert all(s.parent_id in ids for s in spans if s.name != "kedro run"), "no orphan spans"

@@ -45,6 +45,7 @@ class Destination:
     folder: Path
     processor: SpanProcessor
     announce: bool
+    closed: bool = False
 
     @property
     def traces_path(self) -> Path:
@@ -185,7 +186,10 @@ class TracingPipeline:
         destination.processor.force_flush()
 
     def close(self, destination: Destination) -> None:
-        """Flush and close a run's destination, and say where its files are."""
+        """Flush and close a run's destination, and say where its files are (once)."""
+        if destination.closed:
+            return
+        destination.closed = True
         try:
             destination.processor.force_flush()
             destination.processor.shutdown()

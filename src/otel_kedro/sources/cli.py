@@ -13,7 +13,7 @@ import dataclasses
 import os
 import threading
 import time
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from typing import TYPE_CHECKING
 
 from otel_kedro import attributes as attr
@@ -71,6 +71,13 @@ class CommandRecorder:
         self._command: Command | None = None
         self._lock = threading.Lock()
         self._atexit_registered = False
+        self._before_finish: list[Callable[[], None]] = []
+
+    def add_before_finish(self, callback: Callable[[], None]) -> None:
+        """Call ``callback`` before the command span ends (e.g. to end runs that a Ctrl-C
+        interrupted, which Kedro reports to no hook), so they land in the same files.
+        """
+        self._before_finish.append(callback)
 
     def command_started(self, command_args: Sequence[str]) -> None:
         """Note a command's start; cheap enough for ``kedro --version``."""
@@ -137,9 +144,15 @@ class CommandRecorder:
         from opentelemetry.trace import Status, StatusCode
 
         with self._lock:
-            command, self._command = self._command, None
+            command = self._command
         if command is None or command.span is None or command.pid != os.getpid():
             return
+        for callback in self._before_finish:
+            callback()
+        with self._lock:
+            if self._command is not command:
+                return
+            self._command = None
         if exit_code is not UNKNOWN_EXIT:
             code = _exit_code(exit_code)
             command.span.set_attribute(attr.PROCESS_EXIT_CODE, code)

@@ -280,8 +280,16 @@ class NodeTracker:
         state.span.set_attribute(attr.CICD_TASK_RUN_RESULT, result)
         state.span.end(end_time=end_ns)
 
-    def finish_scope(self, scope: RunScope, error: BaseException | None, *, only_run: bool) -> None:
-        """End whatever of a run is still open: generator nodes, failed saves and loads.
+    def finish_scope(
+        self,
+        scope: RunScope,
+        error: BaseException | None,
+        *,
+        only_run: bool,
+        cancelled: bool = False,
+    ) -> None:
+        """End whatever of a run is still open: generator nodes, failed saves and loads, and
+        nodes a cancellation interrupted.
 
         ``only_run`` says no other run is active in this process, so unfinished loads (which
         carry no run id) can only be this run's.
@@ -296,11 +304,14 @@ class NodeTracker:
         now = time.time_ns()
         for state in open_nodes:
             self._detach(state)
-            if state.waiting_for:
+            if cancelled and not state.function_done:
+                state.span.set_status(Status(StatusCode.ERROR, "cancelled while running"))
+                state.failed = True
+            elif state.waiting_for:
                 missing = ", ".join(sorted(state.waiting_for))
                 state.span.set_status(Status(StatusCode.ERROR, f"outputs not saved: {missing}"))
                 state.failed = True
-            self._end_node(state, now if state.waiting_for else state.last_ns)
+            self._end_node(state, now if state.waiting_for or cancelled else state.last_ns)
         if error is not None:
             self._orphan_loads(scope, orphans, error, now)
 

@@ -67,6 +67,7 @@ class ProjectSource:
         self._nodes = NodeTracker()
         self._atexit_registered = False
         os.register_at_fork(after_in_child=self._reset_after_fork)
+        RECORDER.add_before_finish(self._end_interrupted_runs)
 
     def _reset_after_fork(self) -> None:
         self._lock = threading.Lock()
@@ -173,7 +174,8 @@ class ProjectSource:
         self._end_run(run, error, attr.RESULT_FAILURE if error else attr.RESULT_SUCCESS, only_run)
 
     def _end_run(self, run: _Run, error: BaseException | None, result: str, only_run: bool) -> None:
-        self._nodes.finish_scope(run.scope, error, only_run=only_run)
+        cancelled = result == attr.RESULT_CANCELLATION
+        self._nodes.finish_scope(run.scope, error, only_run=only_run, cancelled=cancelled)
         run.span.set_attribute(attr.CICD_PIPELINE_RESULT, result)
         if error is not None:
             mark_failed(run.span, error)
@@ -186,7 +188,9 @@ class ProjectSource:
             run.scope.pipeline.close(run.scope.destination)
 
     def _end_interrupted_runs(self) -> None:
-        """At interpreter exit (Ctrl-C, no error hook): end open runs as cancelled."""
+        """End runs still open when their command or the interpreter ends (Ctrl-C reaches no
+        Kedro hook) as cancelled, so their spans are written with the rest.
+        """
         with self._lock:
             runs = [r for r in self._runs.values() if r.pid == os.getpid()]
             self._runs.clear()
