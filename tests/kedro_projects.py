@@ -159,6 +159,9 @@ PROBE_REGISTRY = """
     def user_code(seen):
         '''User code with its own OpenTelemetry span, which should nest under the node span.'''
         with trace.get_tracer("user").start_as_current_span("user-work"):
+            started = os.environ.get("PROBE_STARTED")
+            if started:
+                Path(started).write_text("started")
             time.sleep(float(os.environ.get("PROBE_SLEEP", "0")))
         return len(seen)
 

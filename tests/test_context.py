@@ -111,19 +111,19 @@ def test_no_traceparent_leaks_after_the_run(probe_project: Path) -> None:
     assert (run.trace_id, run.parent_id) == (INBOUND_TRACE, INBOUND_PARENT)
 
 
-def test_ctrl_c_mid_run_still_writes_a_complete_trace(probe_project: Path) -> None:
+def test_ctrl_c_mid_run_still_writes_a_complete_trace(probe_project: Path, tmp_path: Path) -> None:
+    started = tmp_path / "user_code_started"
     process = subprocess.Popen(
         [str(BIN / "kedro"), "run"],
         cwd=probe_project,
-        env=clean_env(PROBE_SLEEP="3"),
+        env=clean_env(PROBE_SLEEP="30", PROBE_STARTED=str(started)),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
     )
     deadline = time.monotonic() + 120
-    while not list(probe_project.glob(".otel_kedro/runs/*")) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    time.sleep(2.5)  # inside the first user_code node, which sleeps 3 s
+    while not started.exists() and time.monotonic() < deadline:  # inside user_code's sleep
+        time.sleep(0.05)
     process.send_signal(signal.SIGINT)
     output, _ = process.communicate(timeout=120)
     assert process.returncode == 1, output[-2000:]
