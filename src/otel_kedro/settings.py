@@ -42,6 +42,8 @@ class Settings:
     announce: bool = True
     dataset_spans: bool = True
     privacy: PrivacySettings = dataclasses.field(default_factory=PrivacySettings)
+    consent: bool | None = None  # our own explicit consent to remote export; None = not given
+    consent_source: str | None = None  # the file or variable that gave it
 
 
 @dataclasses.dataclass(frozen=True)
@@ -73,6 +75,7 @@ _FIELDS: dict[str, Callable[[object], object]] = {
     "announce": _parse_bool,
     "dataset_spans": _parse_bool,
     "privacy": parse_privacy,
+    "consent": _parse_bool,
 }
 # Environment variables for options nested under ``privacy`` (lists are comma-separated).
 _PRIVACY_ENV: dict[str, Callable[[str], object]] = {
@@ -112,6 +115,8 @@ def _apply(
                 privacy = values.get("privacy", {})
                 parsed = _merge(privacy if isinstance(privacy, Mapping) else {}, raw)
             values[key] = parsed
+            if key == "consent":
+                values["consent_source"] = where
         except ValueError as expected:
             problems.append(
                 f"{where}: key {key!r} has value {raw!r}; expected {expected}. "
@@ -232,5 +237,7 @@ def load_settings(
         announce=bool(values.get("announce", True)),
         dataset_spans=bool(values.get("dataset_spans", True)),
         privacy=parse_privacy(values.get("privacy", {})),
+        consent=consent if isinstance(consent := values.get("consent"), bool) else None,
+        consent_source=str(values["consent_source"]) if "consent_source" in values else None,
     )
     return LoadedSettings(settings=settings, problems=tuple(problems))

@@ -1,0 +1,131 @@
+"""The ``otel-kedro`` command, also available inside a project as ``kedro otel …``.
+
+Kedro imports this module on every ``kedro`` command in a project (project command entry point),
+so only click is imported at module level.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+if TYPE_CHECKING:
+    from otel_kedro.consent import ConsentDecision
+
+
+def _project(project: str | None) -> Path:
+    if project is not None:
+        return Path(project).resolve()
+    from kedro.utils import find_kedro_project
+
+    found = find_kedro_project(Path.cwd())
+    if found is None:
+        raise click.UsageError(
+            f"no Kedro project at or above {Path.cwd()}; run inside one or pass --project PATH."
+        )
+    return Path(found).resolve()
+
+
+def _decision(project: Path, env: str | None) -> ConsentDecision:
+    from kedro.config import OmegaConfigLoader
+
+    from otel_kedro.consent import resolve_consent
+    from otel_kedro.settings import load_settings
+
+    loader = OmegaConfigLoader(
+        conf_source=str(project / "conf"), env=env, base_env="base", default_run_env="local"
+    )
+    loaded = load_settings(project, loader)
+    decision = resolve_consent(loaded.settings, project)
+    for problem in (*loaded.problems, *decision.problems):
+        click.echo(f"otel-kedro: {problem}", err=True)
+    return decision
+
+
+def _write_consent(project: Path, env: str | None, value: bool) -> Path:
+    """Set ``consent`` in ``conf/<env or local>/otel.yml``, keeping every other key."""
+    import yaml
+
+    path = project / "conf" / (env or "local") / "otel.yml"
+    document: dict[str, object] = {}
+    if path.exists():
+        try:
+            loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except yaml.YAMLError as error:
+            raise click.ClickException(
+                f"{path} is not valid YAML ({error}); fix it first, it was left unchanged."
+            ) from error
+        if loaded is not None and not isinstance(loaded, dict):
+            raise click.ClickException(f"{path} must hold a mapping; it was left unchanged.")
+        document = dict(loaded or {})
+    document["consent"] = value
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(yaml.safe_dump(document, sort_keys=False), encoding="utf-8")
+    return path
+
+
+_project_option = click.option(
+    "--project", type=click.Path(file_okay=False), help="Kedro project root (default: cwd)."
+)
+_env_option = click.option("--env", "-e", default=None, help="Kedro environment (default: local).")
+
+
+@click.group(name="consent")
+def consent() -> None:
+    """Whether telemetry may leave this machine, and who decided."""
+
+
+@consent.command()
+@_project_option
+@_env_option
+def status(project: str | None, env: str | None) -> None:
+    """Show whether remote export is on and which source decided."""
+    click.echo(_decision(_project(project), env).describe())
+
+
+@consent.command()
+@_project_option
+@_env_option
+def grant(project: str | None, env: str | None) -> None:
+    """Allow remote export for this project (writes consent: true to conf/local/otel.yml)."""
+    root = _project(project)
+    click.echo(f"wrote consent: true to {_write_consent(root, env, True)}")
+    click.echo(_decision(root, env).describe())
+
+
+@consent.command()
+@_project_option
+@_env_option
+def deny(project: str | None, env: str | None) -> None:
+    """Refuse remote export for this project (writes consent: false to conf/local/otel.yml)."""
+    root = _project(project)
+    click.echo(f"wrote consent: false to {_write_consent(root, env, False)}")
+    click.echo(_decision(root, env).describe())
+
+
+@click.group(name="otel-kedro")
+def main_group() -> None:
+    """OpenTelemetry for Kedro."""
+
+
+main_group.add_command(consent)
+
+
+@click.group(name="otel_kedro")
+def kedro_commands() -> None:
+    """Entry point for ``kedro.project_commands``."""
+
+
+@kedro_commands.group(name="otel")
+def otel() -> None:
+    """OpenTelemetry for this Kedro project."""
+
+
+otel.add_command(consent)
+
+
+def main() -> None:
+    """``otel-kedro`` console script."""
+    main_group()
