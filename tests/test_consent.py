@@ -133,3 +133,24 @@ def test_a_run_with_consent_configured_is_unchanged(example_project: Path) -> No
     )
     assert result.returncode == 0, result.stderr[-2000:]
     assert "otel-kedro:" not in result.stdout + result.stderr
+
+
+def test_check_exits_non_zero_on_the_mistakes_a_run_only_warns_about(example_project: Path) -> None:
+    ok = _cli(example_project, "otel-kedro", "check")
+    assert ok.returncode == 0, ok.stderr
+    assert "configuration: ok" in ok.stdout
+
+    (example_project / "conf" / "base" / "otel.yml").write_text(
+        "announce: perhaps\noutptu_dir: x\n"
+    )
+    bad = _cli(example_project, "otel-kedro", "check")
+    assert bad.returncode == 1
+    problems = [line for line in bad.stderr.splitlines() if line.startswith("otel-kedro:")]
+    assert len(problems) == 2
+    assert any("key 'announce' has value 'perhaps'; expected true or false" in p for p in problems)
+    assert any("unknown key 'outptu_dir'" in p for p in problems)
+    inside = _cli(example_project, "kedro", "otel", "check")
+    assert inside.returncode == 1
+
+    run = _cli(example_project, "kedro", "run", "--pipeline", "data_processing")
+    assert run.returncode == 0, "the same mistakes never cost a run"

@@ -28,7 +28,8 @@ def _project(project: str | None) -> Path:
     return Path(found).resolve()
 
 
-def _decision(project: Path, env: str | None) -> ConsentDecision:
+def _problems_and_decision(project: Path, env: str | None) -> tuple[list[str], ConsentDecision]:
+    """Every configuration problem of the project, and its consent decision."""
     from kedro.config import OmegaConfigLoader
 
     from otel_kedro.consent import resolve_consent
@@ -39,7 +40,12 @@ def _decision(project: Path, env: str | None) -> ConsentDecision:
     )
     loaded = load_settings(project, loader)
     decision = resolve_consent(loaded.settings, project)
-    for problem in (*loaded.problems, *decision.problems):
+    return [*loaded.problems, *decision.problems], decision
+
+
+def _decision(project: Path, env: str | None) -> ConsentDecision:
+    problems, decision = _problems_and_decision(project, env)
+    for problem in problems:
         click.echo(f"otel-kedro: {problem}", err=True)
     return decision
 
@@ -105,12 +111,27 @@ def deny(project: str | None, env: str | None) -> None:
     click.echo(_decision(root, env).describe())
 
 
+@click.command()
+@_project_option
+@_env_option
+def check(project: str | None, env: str | None) -> None:
+    """Check the project's otel-kedro configuration; exit 1 on any problem (for CI)."""
+    problems, decision = _problems_and_decision(_project(project), env)
+    for problem in problems:
+        click.echo(f"otel-kedro: {problem}", err=True)
+    click.echo(decision.describe())
+    if problems:
+        raise SystemExit(1)
+    click.echo("configuration: ok")
+
+
 @click.group(name="otel-kedro")
 def main_group() -> None:
     """OpenTelemetry for Kedro."""
 
 
 main_group.add_command(consent)
+main_group.add_command(check)
 
 
 @click.group(name="otel_kedro")
@@ -124,6 +145,7 @@ def otel() -> None:
 
 
 otel.add_command(consent)
+otel.add_command(check)
 
 
 def main() -> None:
