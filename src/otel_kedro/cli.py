@@ -13,6 +13,7 @@ import click
 
 if TYPE_CHECKING:
     from otel_kedro.consent import ConsentDecision
+    from otel_kedro.settings import Settings
 
 
 def _project(project: str | None) -> Path:
@@ -30,6 +31,12 @@ def _project(project: str | None) -> Path:
 
 def _problems_and_decision(project: Path, env: str | None) -> tuple[list[str], ConsentDecision]:
     """Every configuration problem of the project, and its consent decision."""
+    problems, decision, _ = _load(project, env)
+    return problems, decision
+
+
+def _load(project: Path, env: str | None) -> tuple[list[str], ConsentDecision, Settings]:
+    """Problems, consent decision and settings of a project, as a run would see them."""
     from kedro.config import OmegaConfigLoader
 
     from otel_kedro.consent import resolve_consent
@@ -40,7 +47,7 @@ def _problems_and_decision(project: Path, env: str | None) -> tuple[list[str], C
     )
     loaded = load_settings(project, loader)
     decision = resolve_consent(loaded.settings, project)
-    return [*loaded.problems, *decision.problems], decision
+    return [*loaded.problems, *decision.problems], decision, loaded.settings
 
 
 def _decision(project: Path, env: str | None) -> ConsentDecision:
@@ -125,6 +132,55 @@ def check(project: str | None, env: str | None) -> None:
     click.echo("configuration: ok")
 
 
+@click.command()
+@click.argument("runs", nargs=-1, type=click.Path(exists=True, file_okay=False))
+@click.option("--all", "all_runs", is_flag=True, help="Every run folder under output_dir.")
+@click.option("--endpoint", default=None, help="OTLP endpoint (default: OTEL_EXPORTER_OTLP_*).")
+@click.option("--force", is_flag=True, help="Send runs this endpoint already acknowledged.")
+@_project_option
+@_env_option
+def replay(  # noqa: PLR0913, PLR0917 - click passes one parameter per option
+    runs: tuple[str, ...],
+    all_runs: bool,
+    endpoint: str | None,
+    force: bool,
+    project: str | None,
+    env: str | None,
+) -> None:
+    """Send run folders that were not delivered to the OTLP endpoint (consent permitting)."""
+    import os
+
+    from otel_kedro.exporters.otlp import deliver_run, target_from_env
+    from otel_kedro.processors.chain import build_chain
+
+    root = _project(project)
+    problems, decision, settings = _load(root, env)
+    for problem in problems:
+        click.echo(f"otel-kedro: {problem}", err=True)
+    if not decision.granted:
+        raise click.ClickException(f"nothing sent: {decision.describe()}")
+    if not runs and not all_runs:
+        raise click.UsageError("name run folders, or pass --all")
+    folders = [Path(run) for run in runs]
+    if all_runs and settings.output_dir.is_dir():
+        folders += sorted(p for p in settings.output_dir.iterdir() if p.is_dir())
+    target = target_from_env(os.environ, endpoint)
+    chain = build_chain(settings.privacy.otlp, settings.privacy, project_path=root)
+    failed = 0
+    for folder in folders:
+        try:
+            sent = deliver_run(folder, target, chain, force=force)
+        except Exception as error:  # noqa: BLE001 - report and go on with the other runs
+            failed += 1
+            click.echo(f"{folder.name}: not delivered ({type(error).__name__}: {error})")
+            continue
+        click.echo(
+            f"{folder.name}: sent {sent} spans" if sent else f"{folder.name}: already delivered"
+        )
+    if failed:
+        raise SystemExit(1)
+
+
 @click.group(name="otel-kedro")
 def main_group() -> None:
     """OpenTelemetry for Kedro."""
@@ -132,6 +188,7 @@ def main_group() -> None:
 
 main_group.add_command(consent)
 main_group.add_command(check)
+main_group.add_command(replay)
 
 
 @click.group(name="otel_kedro")
@@ -146,6 +203,7 @@ def otel() -> None:
 
 otel.add_command(consent)
 otel.add_command(check)
+otel.add_command(replay)
 
 
 def main() -> None:

@@ -16,7 +16,7 @@ import dataclasses
 import os
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -46,6 +46,8 @@ class Destination:
     processor: SpanProcessor
     announce: bool
     closed: bool = False
+    # Called with the folder once its files are complete, e.g. to deliver them remotely.
+    after_close: list[Callable[[Path], object]] = dataclasses.field(default_factory=list)
 
     @property
     def traces_path(self) -> Path:
@@ -197,6 +199,8 @@ class TracingPipeline:
             self._router.forget(destination)
         if destination.announce:
             print(f"otel-kedro: trace written to {destination.traces_path}", file=sys.stderr)  # noqa: T201
+        for callback in destination.after_close:
+            callback(destination.folder)
 
 
 _pipeline: TracingPipeline | None = None

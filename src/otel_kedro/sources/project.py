@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import atexit
 import dataclasses
+import functools
 import os
 import threading
 from collections.abc import Mapping
@@ -22,9 +23,11 @@ from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from otel_kedro import attributes as attr
 from otel_kedro._log import warn_once
-from otel_kedro.pipeline import get_pipeline
+from otel_kedro.consent import resolve_consent
+from otel_kedro.exporters.otlp import deliver_in_background, target_from_env
+from otel_kedro.pipeline import Destination, get_pipeline
 from otel_kedro.processors.chain import build_chain, spec_from_json, spec_to_json
-from otel_kedro.settings import LoadedSettings, load_settings
+from otel_kedro.settings import LoadedSettings, Settings, load_settings
 from otel_kedro.sources.cli import RECORDER
 from otel_kedro.sources.nodes import NodeTracker, RunScope, mark_failed
 from otel_kedro.sources.propagation import (
@@ -38,6 +41,10 @@ from otel_kedro.sources.run_attributes import pipeline_label, run_attributes
 
 if TYPE_CHECKING:
     from opentelemetry.trace import Span
+
+
+# The longest a command waits for remote delivery at its end; the rest is replayable.
+REMOTE_WAIT_S = 0.4
 
 
 @dataclasses.dataclass(eq=False)
@@ -119,6 +126,7 @@ class ProjectSource:
                 "or OTEL_KEDRO_OUTPUT_DIR to a writable folder."
             )
             return
+        self._add_remote_delivery(destination, settings, project_path)
         tracer = pipeline_.tracer(settings.service_name)
         with self._lock:
             inbound = self._environment.inbound()
@@ -161,6 +169,32 @@ class ProjectSource:
                 # Registered after the command's handler, so it runs first (atexit is LIFO).
                 atexit.register(self._end_interrupted_runs)
                 self._atexit_registered = True
+
+    def _add_remote_delivery(
+        self, destination: Destination, settings: Settings, project_path: Path
+    ) -> None:
+        """With consent (and only then), deliver the run's files over OTLP once it ends."""
+        decision = resolve_consent(settings, project_path)
+        for problem in decision.problems:
+            warn_once(problem)
+        if not decision.granted:
+            return
+        try:
+            target = target_from_env(os.environ)
+        except ValueError as error:
+            warn_once(f"{error}; set OTEL_EXPORTER_OTLP_PROTOCOL. Nothing is sent remotely.")
+            return
+        chain = build_chain(
+            settings.privacy.otlp,
+            settings.privacy,
+            vocabulary=RECORDER.vocabulary(),
+            project_path=project_path,
+        )
+        destination.after_close.append(
+            functools.partial(
+                deliver_in_background, target=target, chain=chain, wait_s=REMOTE_WAIT_S
+            )
+        )
 
     def run_finished(self, run_params: Mapping[str, Any], error: BaseException | None) -> None:
         """End the run span with its result, and write or hand its files to the command."""

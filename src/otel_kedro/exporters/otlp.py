@@ -1,0 +1,267 @@
+"""OTLP delivery of a run's local trace file (HTTP/protobuf or gRPC), with a bounded wait.
+
+The local ``traces.jsonl`` is the source of truth (it holds the spans of every process of the run,
+ParallelRunner workers included), so a run is delivered by sending that file, passed through the
+OTLP destination's privacy chain, once the run has ended. The same code serves
+``otel-kedro replay``. Each destination that acknowledged a run is recorded in the run folder's
+``delivery.json``, so no run is sent twice to one destination unless forced.
+"""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import datetime as dt
+import json
+import os
+import threading
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Final
+from urllib.parse import unquote
+
+from otel_kedro.exporters.files import TRACES_FILE
+
+if TYPE_CHECKING:
+    from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
+        ExportTraceServiceRequest,
+    )
+    from opentelemetry.proto.common.v1.common_pb2 import KeyValue
+
+    from otel_kedro.processors.chain import Chain
+
+DELIVERY_FILE: Final = "delivery.json"
+GRPC: Final = "grpc"
+HTTP: Final = "http/protobuf"
+_ID_KEYS: Final = {"traceId": 32, "spanId": 16, "parentSpanId": 16}
+
+
+@dataclasses.dataclass(frozen=True)
+class OtlpTarget:
+    """Where and how to send: protocol, endpoint, headers, per-request timeout (seconds)."""
+
+    protocol: str
+    endpoint: str
+    headers: tuple[tuple[str, str], ...] = ()
+    timeout_s: float = 10.0
+
+    @property
+    def key(self) -> str:
+        """The destination's name in ``delivery.json``."""
+        return f"otlp {self.protocol} {self.endpoint}"
+
+
+def target_from_env(environ: Mapping[str, str], endpoint: str | None = None) -> OtlpTarget:
+    """The target the standard ``OTEL_EXPORTER_OTLP_*`` variables describe (spec defaults)."""
+    protocol = (
+        environ.get("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL")
+        or environ.get("OTEL_EXPORTER_OTLP_PROTOCOL")
+        or HTTP
+    ).strip()
+    if protocol not in {GRPC, HTTP}:
+        raise ValueError(f"OTLP protocol {protocol!r} is not supported; use {GRPC} or {HTTP}")
+    specific = environ.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "").strip()
+    base = endpoint or environ.get("OTEL_EXPORTER_OTLP_ENDPOINT", "").strip()
+    if endpoint is None and specific:
+        url = specific
+    elif protocol == HTTP:
+        url = (base or "http://localhost:4318").rstrip("/") + "/v1/traces"
+    else:
+        url = base or "http://localhost:4317"
+    raw_headers = environ.get("OTEL_EXPORTER_OTLP_TRACES_HEADERS") or environ.get(
+        "OTEL_EXPORTER_OTLP_HEADERS", ""
+    )
+    headers = tuple(
+        (unquote(k).strip().lower(), unquote(v).strip())
+        for k, _, v in (pair.partition("=") for pair in raw_headers.split(",") if "=" in pair)
+    )
+    timeout = environ.get("OTEL_EXPORTER_OTLP_TRACES_TIMEOUT") or environ.get(
+        "OTEL_EXPORTER_OTLP_TIMEOUT", ""
+    )
+    # The specification says milliseconds; 10 s is its default.
+    timeout_s = float(timeout) / 1000 if timeout.strip().isdigit() else 10.0
+    return OtlpTarget(protocol, url, headers, timeout_s)
+
+
+def read_requests(folder: Path) -> list[ExportTraceServiceRequest]:
+    """Every request line of a run's ``traces.jsonl``, as protobuf messages."""
+    from google.protobuf import json_format
+    from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
+        ExportTraceServiceRequest,
+    )
+
+    requests = []
+    for line in (folder / TRACES_FILE).read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            document = json.loads(line)
+            _hex_to_base64(document)
+            requests.append(json_format.ParseDict(document, ExportTraceServiceRequest()))
+    return requests
+
+
+def _hex_to_base64(node: Any) -> None:
+    """OTLP JSON writes ids as hex; protobuf's JSON mapping reads bytes as base64."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key in _ID_KEYS and isinstance(value, str):
+                node[key] = base64.b64encode(bytes.fromhex(value)).decode("ascii")
+            else:
+                _hex_to_base64(value)
+    elif isinstance(node, list):
+        for item in node:
+            _hex_to_base64(item)
+
+
+def _to_python(key_values: Iterable[KeyValue]) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for item in key_values:
+        kind = item.value.WhichOneof("value")
+        if kind == "array_value":
+            result[item.key] = [
+                getattr(v, v.WhichOneof("value") or "string_value")
+                for v in item.value.array_value.values
+            ]
+        elif kind in {"string_value", "bool_value", "int_value", "double_value"}:
+            result[item.key] = getattr(item.value, kind)
+    return result
+
+
+def _replace(key_values: Any, chain: Chain) -> None:
+    """Apply the chain to a repeated ``KeyValue`` field in place (non-scalar values kept)."""
+    plain = _to_python(key_values)
+    processed = chain.attributes(plain)
+    kept = [kv for kv in key_values if kv.key not in plain and kv.key in processed]
+    del key_values[:]
+    key_values.extend(kept)
+    for key, value in processed.items():
+        item = key_values.add()
+        item.key = key
+        _set_any(item.value, value)
+
+
+def _set_any(target: Any, value: Any) -> None:
+    if isinstance(value, bool):
+        target.bool_value = value
+    elif isinstance(value, int):
+        target.int_value = value
+    elif isinstance(value, float):
+        target.double_value = value
+    elif isinstance(value, (list, tuple)):
+        for element in value:
+            _set_any(target.array_value.values.add(), element)
+    else:
+        target.string_value = str(value)
+
+
+def apply_chain(request: ExportTraceServiceRequest, chain: Chain) -> None:
+    """Run the destination's chain over every attribute set and text field of a request."""
+    for resource_spans in request.resource_spans:
+        _replace(resource_spans.resource.attributes, chain)
+        for scope_spans in resource_spans.scope_spans:
+            for span in scope_spans.spans:
+                span.name = chain.text(span.name)
+                if span.status.message:
+                    span.status.message = chain.text(span.status.message)
+                _replace(span.attributes, chain)
+                for event in span.events:
+                    _replace(event.attributes, chain)
+                for link in span.links:
+                    _replace(link.attributes, chain)
+
+
+def send(requests: list[ExportTraceServiceRequest], target: OtlpTarget) -> None:
+    """Send every request; raise on the first that is not acknowledged."""
+    if target.protocol == GRPC:
+        _send_grpc(requests, target)
+        return
+    import requests as http
+
+    headers = {"Content-Type": "application/x-protobuf", **dict(target.headers)}
+    with http.Session() as session:
+        session.trust_env = False  # proxies from the environment must not reroute telemetry
+        for request in requests:
+            response = session.post(
+                target.endpoint,
+                data=request.SerializeToString(),
+                headers=headers,
+                timeout=target.timeout_s,
+            )
+            response.raise_for_status()
+
+
+def _send_grpc(requests: list[ExportTraceServiceRequest], target: OtlpTarget) -> None:
+    import grpc
+    from opentelemetry.proto.collector.trace.v1.trace_service_pb2_grpc import TraceServiceStub
+
+    address = target.endpoint.split("://", 1)[-1].rstrip("/")
+    secure = target.endpoint.startswith("https://")
+    options = [("grpc.enable_http_proxy", 0)]  # as for HTTP: no proxy from the environment
+    channel = (
+        grpc.secure_channel(address, grpc.ssl_channel_credentials(), options=options)
+        if secure
+        else grpc.insecure_channel(address, options=options)
+    )
+    with channel:
+        stub = TraceServiceStub(channel)  # type: ignore[no-untyped-call]
+        for request in requests:
+            stub.Export(request, timeout=target.timeout_s, metadata=list(target.headers))
+
+
+def delivered(folder: Path) -> dict[str, Any]:
+    """What ``delivery.json`` says each destination acknowledged."""
+    try:
+        document = json.loads((folder / DELIVERY_FILE).read_text(encoding="utf-8"))
+    except (FileNotFoundError, ValueError):
+        return {}
+    return document if isinstance(document, dict) else {}
+
+
+_record_lock = threading.Lock()
+
+
+def _record(folder: Path, key: str, spans: int) -> None:
+    with _record_lock:
+        document = delivered(folder)
+        document[key] = {"spans": spans, "at": dt.datetime.now(dt.timezone.utc).isoformat()}
+        temporary = folder / f".{DELIVERY_FILE}.{os.getpid()}"
+        temporary.write_text(json.dumps(document, indent=2), encoding="utf-8")
+        temporary.replace(folder / DELIVERY_FILE)
+
+
+def deliver_run(folder: Path, target: OtlpTarget, chain: Chain, *, force: bool = False) -> int:
+    """Send one run folder unless ``target`` already acknowledged it; the number of spans sent."""
+    if not force and target.key in delivered(folder):
+        return 0
+    requests = read_requests(folder)
+    for request in requests:
+        apply_chain(request, chain)
+    send(requests, target)
+    spans = sum(
+        len(scope.spans) for request in requests for rs in request.resource_spans
+        for scope in rs.scope_spans
+    )  # fmt: skip
+    _record(folder, target.key, spans)
+    return spans
+
+
+def deliver_in_background(
+    folder: Path, target: OtlpTarget, chain: Chain, wait_s: float
+) -> threading.Thread:
+    """Deliver on a daemon thread and wait at most ``wait_s``: a slow or silent collector can
+    never hold up the user's command; whatever is not acknowledged stays for ``replay``.
+    """
+    from otel_kedro._log import logger
+
+    def work() -> None:
+        try:
+            deliver_run(folder, target, chain)
+        except Exception as error:  # noqa: BLE001 - recorded as undelivered, replayable
+            logger.info(
+                "otel-kedro: %s not delivered to %s (%s); replay it with `otel-kedro replay`",
+                folder.name, target.endpoint, type(error).__name__,
+            )  # fmt: skip
+
+    thread = threading.Thread(target=work, name="otel-kedro-otlp", daemon=True)
+    thread.start()
+    thread.join(wait_s)
+    return thread
