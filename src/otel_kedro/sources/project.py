@@ -44,7 +44,7 @@ if TYPE_CHECKING:
 
 
 # The longest a command waits for remote delivery at its end; the rest is replayable.
-REMOTE_WAIT_S = 0.4
+REMOTE_WAIT_S = 0.3
 
 
 @dataclasses.dataclass(eq=False)
