@@ -24,7 +24,7 @@ from opentelemetry.trace import SpanKind, Status, StatusCode
 from otel_kedro import attributes as attr
 from otel_kedro._log import warn_once
 from otel_kedro.consent import resolve_consent
-from otel_kedro.exporters.otlp import deliver_in_background, target_from_env
+from otel_kedro.exporters.otlp import deliver_in_background, prepare, target_from_env
 from otel_kedro.pipeline import Destination, get_pipeline
 from otel_kedro.processors.chain import build_chain, spec_from_json, spec_to_json
 from otel_kedro.settings import LoadedSettings, Settings, load_settings
@@ -190,6 +190,7 @@ class ProjectSource:
             vocabulary=RECORDER.vocabulary(),
             project_path=project_path,
         )
+        prepare(target)
         destination.after_close.append(
             functools.partial(
                 deliver_in_background, target=target, chain=chain, wait_s=REMOTE_WAIT_S
