@@ -141,12 +141,11 @@ def _to_python(key_values: Iterable[KeyValue]) -> dict[str, Any]:
 
 
 def _replace(key_values: Any, chain: Chain) -> None:
-    """Apply the chain to a repeated ``KeyValue`` field in place (non-scalar values kept)."""
-    plain = _to_python(key_values)
-    processed = chain.attributes(plain)
-    kept = [kv for kv in key_values if kv.key not in plain and kv.key in processed]
+    """Apply the chain to a repeated ``KeyValue`` field in place. Values the chain cannot see
+    (maps, bytes; span attributes never hold them) are dropped: nothing unprocessed leaves.
+    """
+    processed = chain.attributes(_to_python(key_values))
     del key_values[:]
-    key_values.extend(kept)
     for key, value in processed.items():
         item = key_values.add()
         item.key = key
