@@ -5,8 +5,10 @@ from __future__ import annotations
 import secrets
 import string
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from opentelemetry.sdk.resources import Resource
@@ -15,10 +17,12 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.trace import Link, Status, StatusCode
 
 from otel_kedro.exporters.files import traces_exporter
+from otel_kedro.exporters.otlp import OtlpTarget, deliver_run
 from otel_kedro.processors._apply import ProcessedSpanExporter
 from otel_kedro.processors.chain import PrivacySettings, build_chain
 from tests.kedro_projects import clean_env, run_folders, run_kedro
 from tests.otlp_json import read_spans
+from tests.otlp_receivers import HttpReceiver
 
 _SECRET_ALPHABET = string.ascii_letters + string.digits + "!#$%^*_-"
 secret_values = st.text(alphabet=_SECRET_ALPHABET, min_size=12, max_size=40).filter(
@@ -153,3 +157,34 @@ def test_allow_listed_arguments_survive_masking(example_project: Path) -> None:
     assert command.attributes["process.command_args"] == [
         "kedro", "run", "--pipeline", "data_processing", "--env", "*****",
     ]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def receiver() -> Iterator[HttpReceiver]:
+    with HttpReceiver() as running:
+        yield running
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(secret=secret_values, template=st.sampled_from(range(len(TEMPLATES))))
+def test_a_secret_reaches_no_byte_sent_over_otlp(
+    receiver: HttpReceiver, secret: str, template: int
+) -> None:
+    receiver.requests.clear()
+    key, make = TEMPLATES[template]
+    value = make(secret)
+    privacy = PrivacySettings()
+    with tempfile.TemporaryDirectory() as folder:
+        exporter = ProcessedSpanExporter(traces_exporter(Path(folder)), _files_chain())
+        provider = TracerProvider(resource=Resource({"service.name": "demo", key: value}))
+        provider.add_span_processor(SimpleSpanProcessor(exporter))
+        span = provider.get_tracer("test").start_span("node", attributes={key: value})
+        span.add_event("exception", {key: value})
+        span.set_status(Status(StatusCode.ERROR, f"{key}={value}"))
+        span.end()
+        provider.shutdown()
+        target = OtlpTarget("http/protobuf", receiver.endpoint + "/v1/traces", timeout_s=5)
+        deliver_run(Path(folder), target, build_chain(privacy.otlp, privacy))
+        sent = b"".join(request.SerializeToString() for request in receiver.requests)
+    assert sent
+    assert secret.encode() not in sent

@@ -459,3 +459,14 @@ def test_scrubbing_is_idempotent(text: str) -> None:
 def test_unhashable_nested_values_are_scrubbed_too() -> None:
     scrubbed = scrub_attributes({"x": ({"a": "password=hunter2hunter2"},)})
     assert "hunter2hunter2" not in str(scrubbed)
+
+
+def test_printed_argument_lists_lose_the_value_after_a_secret_option() -> None:
+    message = (
+        "Command '['/opt/bin/sync', '--api-key', 'Zx81kQp02Lm', '--region', 'eu']' "
+        "returned non-zero exit status 1."
+    )
+    scrubbed = scrub_text(message)
+    assert "Zx81kQp02Lm" not in scrubbed
+    assert "'--api-key', '*****'" in scrubbed
+    assert "'--region', 'eu'" in scrubbed

@@ -238,6 +238,27 @@ def _scrub_pairs(text: str) -> str:
     return "".join(parts)
 
 
+# A printed argv list, as in ``CalledProcessError``: ``['tool', '--api-key', 'value']``.
+_QUOTED_OPTION: Final = re.compile(
+    r"""(?P<q>['"])(?P<option>--?[\w.-]+)(?P=q)\s*,\s*(?P<q2>['"])(?P<value>[^'"]*)(?P=q2)"""
+)
+
+
+def _scrub_quoted_options(text: str) -> str:
+    """Mask values that follow secret-named options in printed argument lists."""
+    if "'-" not in text and '"-' not in text:
+        return text
+    return _QUOTED_OPTION.sub(_mask_quoted_option, text)
+
+
+def _mask_quoted_option(match: re.Match[str]) -> str:
+    """Mask the element after a secret-named option in a printed argument list."""
+    if not match["value"] or not is_secret_key(match["option"]):
+        return match.group()
+    start = match.start("value") - match.start()
+    return match.group()[:start] + REDACTED + match["q2"]
+
+
 def _is_secret_option(arg: str) -> bool:
     """Whether a command-line word is an option naming a secret whose value comes next."""
     return arg.startswith("-") and "=" not in arg and is_secret_key(arg)
@@ -292,6 +313,7 @@ def _scrub(text: str, max_length: int | None, entropy: bool) -> str:
         text = _TOKEN_SCHEME.sub(_mask_group, text)
     if ("=" in text or ":" in text or "-" in text) and _PAIR_HINT.search(lower):
         text = _scrub_pairs(text)
+    text = _scrub_quoted_options(text)
     if entropy and len(text) >= _MIN_RANDOM_LENGTH:
         text = _RUN.sub(_mask_random, text)
     # Clip only after scrubbing: what is cut away was already masked, never half a secret.
