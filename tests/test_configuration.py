@@ -64,6 +64,7 @@ def test_defaults_without_any_configuration(tmp_path: Path) -> None:
         ({"OTEL_KEDRO_ENABLED": "maybe"}, "environment variable OTEL_KEDRO_ENABLED: key 'enabled' has value 'maybe'; expected true or false"),
         ({"OTEL_KEDRO_OUTPT_DIR": "x"}, "environment variable OTEL_KEDRO_OUTPT_DIR='x' is not an otel-kedro setting"),
         ({"OTEL_KEDRO_SERVICE_NAME": "  "}, "key 'service_name' has value '  '; expected a non-empty string"),
+        ({"OTEL_KEDRO_DELIVERY_WAIT": "forever"}, "key 'delivery_wait' has value 'forever'; expected a number of seconds from 0 to 60"),
     ],
 )  # fmt: skip
 def test_bad_environment_values_are_named_precisely(

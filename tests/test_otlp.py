@@ -45,6 +45,9 @@ def test_with_consent_every_span_reaches_the_collector_once(
             tmp_path,
             OTEL_EXPORTER_OTLP_ENDPOINT=receiver.endpoint,
             OTEL_EXPORTER_OTLP_PROTOCOL=protocol,
+            # Wait for the acknowledgement even on a slow machine; the default 0.3 s is measured
+            # by the benchmark.
+            OTEL_KEDRO_DELIVERY_WAIT="10",
         )
         result = run_kedro(example_project, "run", "--pipeline", "data_processing", env=env)
         assert result.returncode == 0, result.stderr[-3000:]
@@ -120,9 +123,10 @@ def test_a_dead_collector_cannot_hold_the_run(
         ),
     )
     # The command waits at most 0.3 s for delivery (figures per state are in the benchmark);
-    # this shared machine's run-to-run noise needs a wider margin than that in a test.
-    assert black - baseline < 2.0
-    assert refused - baseline < 2.0
+    # this shared machine's run-to-run noise needs a wider margin in a test, which still catches
+    # the 10 s request timeouts and 3.5-7 s retry waits a plain exporter would add.
+    assert black - baseline < 3.0
+    assert refused - baseline < 3.0
     for folder in run_folders(example_project):
         assert read_spans(folder / "traces.jsonl"), "the local files are complete regardless"
     assert not any((f / "delivery.json").exists() for f in run_folders(example_project))

@@ -44,6 +44,7 @@ class Settings:
     privacy: PrivacySettings = dataclasses.field(default_factory=PrivacySettings)
     consent: bool | None = None  # our own explicit consent to remote export; None = not given
     consent_source: str | None = None  # the file or variable that gave it
+    delivery_wait: float = 0.3  # longest a command waits for remote delivery at its end (s)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -62,6 +63,16 @@ def _parse_bool(value: object) -> bool:
     raise ValueError("true or false")
 
 
+def _parse_wait(value: object) -> float:
+    try:
+        seconds = float(value) if not isinstance(value, bool) else -1.0  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        seconds = -1.0
+    if 0 <= seconds <= 60:
+        return seconds
+    raise ValueError("a number of seconds from 0 to 60")
+
+
 def _parse_text(value: object) -> str:
     if isinstance(value, str) and value.strip():
         return value.strip()
@@ -76,6 +87,7 @@ _FIELDS: dict[str, Callable[[object], object]] = {
     "dataset_spans": _parse_bool,
     "privacy": parse_privacy,
     "consent": _parse_bool,
+    "delivery_wait": _parse_wait,
 }
 # Environment variables for options nested under ``privacy`` (lists are comma-separated).
 _PRIVACY_ENV: dict[str, Callable[[str], object]] = {
@@ -238,6 +250,7 @@ def load_settings(
         dataset_spans=bool(values.get("dataset_spans", True)),
         privacy=parse_privacy(values.get("privacy", {})),
         consent=consent if isinstance(consent := values.get("consent"), bool) else None,
+        delivery_wait=wait if isinstance(wait := values.get("delivery_wait"), float) else 0.3,
         consent_source=str(values["consent_source"]) if "consent_source" in values else None,
     )
     return LoadedSettings(settings=settings, problems=tuple(problems))

@@ -43,10 +43,6 @@ if TYPE_CHECKING:
     from opentelemetry.trace import Span
 
 
-# The longest a command waits for remote delivery at its end; the rest is replayable.
-REMOTE_WAIT_S = 0.3
-
-
 @dataclasses.dataclass(eq=False)
 class _Run:
     run_id: str
@@ -193,7 +189,7 @@ class ProjectSource:
         prepare(target)
         destination.after_close.append(
             functools.partial(
-                deliver_in_background, target=target, chain=chain, wait_s=REMOTE_WAIT_S
+                deliver_in_background, target=target, chain=chain, wait_s=settings.delivery_wait
             )
         )
 
