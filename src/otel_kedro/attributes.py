@@ -18,7 +18,6 @@ SAVE_SPAN_PREFIX: Final = "SAVE"
 
 # Resource.
 SERVICE_NAME: Final = "service.name"
-SERVICE_VERSION: Final = "service.version"
 
 # Command span (process semantic conventions).
 PROCESS_COMMAND_ARGS: Final = "process.command_args"
@@ -33,7 +32,6 @@ KEDRO_RUNNER: Final = "kedro.runner"
 KEDRO_ENV: Final = "kedro.env"
 KEDRO_SESSION_ID: Final = "kedro.session.id"
 KEDRO_VERSION: Final = "kedro.version"
-KEDRO_PROJECT_NAME: Final = "kedro.project.name"
 KEDRO_PIPELINE_NAMES: Final = "kedro.pipeline.names"
 KEDRO_PIPELINE_NODE_COUNT: Final = "kedro.pipeline.nodes.count"
 KEDRO_PROJECT_DATASET_COUNT: Final = "kedro.project.datasets.count"
