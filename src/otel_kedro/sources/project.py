@@ -42,6 +42,8 @@ from otel_kedro.sources.run_attributes import pipeline_label, run_attributes
 if TYPE_CHECKING:
     from opentelemetry.trace import Span
 
+    from otel_kedro.processors.cli_args import Vocabulary
+
 
 @dataclasses.dataclass(eq=False)
 class _Run:
@@ -105,10 +107,11 @@ class ProjectSource:
             return
         pipeline_ = get_pipeline()
         project_path = Path(str(run_params.get("project_path") or ".")).resolve()
+        vocabulary = RECORDER.vocabulary()
         chain = build_chain(
             settings.privacy.files,
             settings.privacy,
-            vocabulary=RECORDER.vocabulary(),
+            vocabulary=vocabulary,
             project_path=project_path,
         )
         try:
@@ -122,7 +125,7 @@ class ProjectSource:
                 "or OTEL_KEDRO_OUTPUT_DIR to a writable folder."
             )
             return
-        self._add_remote_delivery(destination, settings, project_path)
+        self._add_remote_delivery(destination, settings, project_path, vocabulary)
         tracer = pipeline_.tracer(settings.service_name)
         with self._lock:
             inbound = self._environment.inbound()
@@ -167,7 +170,11 @@ class ProjectSource:
                 self._atexit_registered = True
 
     def _add_remote_delivery(
-        self, destination: Destination, settings: Settings, project_path: Path
+        self,
+        destination: Destination,
+        settings: Settings,
+        project_path: Path,
+        vocabulary: Vocabulary | None,
     ) -> None:
         """With consent (and only then), deliver the run's files over OTLP once it ends."""
         decision = resolve_consent(settings, project_path)
@@ -183,7 +190,7 @@ class ProjectSource:
         chain = build_chain(
             settings.privacy.otlp,
             settings.privacy,
-            vocabulary=RECORDER.vocabulary(),
+            vocabulary=vocabulary,
             project_path=project_path,
         )
         prepare(target)
