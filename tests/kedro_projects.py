@@ -184,3 +184,21 @@ PROBE_REGISTRY = """
         return {"__default__": default}
 """
 PROBE_NODES = frozenset({"launch_child", "user_code", "chunks", "user_code_b", "user_code_c"})
+
+
+def remote_env(tmp_path: Path, **extra: str) -> dict[str, str]:
+    """The environment of a remote-export test: our consent given, kedro-telemetry silenced
+    without the KEDRO_DISABLE_TELEMETRY veto, and any stray request sent to a refused proxy."""
+    env = clean_env(
+        OTEL_KEDRO_CONSENT="true",
+        OTEL_KEDRO_CONFIG_DIR=str(tmp_path / "user-config"),
+        OTEL_KEDRO_ANNOUNCE="false",
+        # kedro-telemetry is refused by the example's .telemetry; anything that still tries to
+        # leave the machine meets a refused loopback proxy.
+        HTTPS_PROXY="http://127.0.0.1:9",
+        HTTP_PROXY="http://127.0.0.1:9",
+        NO_PROXY="127.0.0.1,localhost",
+    )
+    env.pop("KEDRO_DISABLE_TELEMETRY")  # a veto: it would turn remote export off
+    env.update(extra)
+    return env

@@ -9,25 +9,9 @@ from pathlib import Path
 import pytest
 
 from otel_kedro.processors.identifiers import HASH_PREFIX
-from tests.kedro_projects import BIN, clean_env, run_folders, run_kedro
+from tests.kedro_projects import BIN, remote_env, run_folders, run_kedro
 from tests.otlp_json import read_spans
 from tests.otlp_receivers import BlackHole, GrpcReceiver, HttpReceiver, refused_endpoint, span_ids
-
-
-def _remote_env(tmp_path: Path, **extra: str) -> dict[str, str]:
-    env = clean_env(
-        OTEL_KEDRO_CONSENT="true",
-        OTEL_KEDRO_CONFIG_DIR=str(tmp_path / "user-config"),
-        OTEL_KEDRO_ANNOUNCE="false",
-        # kedro-telemetry is refused by the example's .telemetry; anything that still tries to
-        # leave the machine meets a refused loopback proxy.
-        HTTPS_PROXY="http://127.0.0.1:9",
-        HTTP_PROXY="http://127.0.0.1:9",
-        NO_PROXY="127.0.0.1,localhost",
-    )
-    env.pop("KEDRO_DISABLE_TELEMETRY")  # a veto: it would turn remote export off
-    env.update(extra)
-    return env
 
 
 def _file_span_ids(project: Path) -> list[str]:
@@ -41,7 +25,7 @@ def test_with_consent_every_span_reaches_the_collector_once(
     example_project: Path, tmp_path: Path, receiver_class: type, protocol: str
 ) -> None:
     with receiver_class() as receiver:
-        env = _remote_env(
+        env = remote_env(
             tmp_path,
             OTEL_EXPORTER_OTLP_ENDPOINT=receiver.endpoint,
             OTEL_EXPORTER_OTLP_PROTOCOL=protocol,
@@ -81,7 +65,7 @@ def test_without_consent_nothing_is_sent(
     example_project: Path, tmp_path: Path, extra: dict[str, str]
 ) -> None:
     with HttpReceiver() as receiver:
-        env = _remote_env(tmp_path, OTEL_EXPORTER_OTLP_ENDPOINT=receiver.endpoint)
+        env = remote_env(tmp_path, OTEL_EXPORTER_OTLP_ENDPOINT=receiver.endpoint)
         env.update(extra)
         result = run_kedro(example_project, "run", "--pipeline", "data_processing", env=env)
         assert result.returncode == 0, result.stderr[-3000:]
@@ -102,13 +86,13 @@ def test_a_dead_collector_cannot_hold_the_run(
     example_project: Path, tmp_path: Path, protocol: str
 ) -> None:
     baseline = min(
-        _timed_run(example_project, _remote_env(tmp_path, OTEL_KEDRO_CONSENT="false"))
+        _timed_run(example_project, remote_env(tmp_path, OTEL_KEDRO_CONSENT="false"))
         for _ in range(2)
     )
     with BlackHole() as hole:
         black = _timed_run(
             example_project,
-            _remote_env(
+            remote_env(
                 tmp_path,
                 OTEL_EXPORTER_OTLP_ENDPOINT=hole.endpoint,
                 OTEL_EXPORTER_OTLP_PROTOCOL=protocol,
@@ -116,7 +100,7 @@ def test_a_dead_collector_cannot_hold_the_run(
         )
     refused = _timed_run(
         example_project,
-        _remote_env(
+        remote_env(
             tmp_path,
             OTEL_EXPORTER_OTLP_ENDPOINT=refused_endpoint(),
             OTEL_EXPORTER_OTLP_PROTOCOL=protocol,
@@ -135,7 +119,7 @@ def test_a_dead_collector_cannot_hold_the_run(
 def test_replay_delivers_what_a_down_collector_missed_exactly_once(
     example_project: Path, tmp_path: Path
 ) -> None:
-    env = _remote_env(tmp_path, OTEL_EXPORTER_OTLP_ENDPOINT=refused_endpoint())
+    env = remote_env(tmp_path, OTEL_EXPORTER_OTLP_ENDPOINT=refused_endpoint())
     assert (
         run_kedro(example_project, "run", "--pipeline", "data_processing", env=env).returncode == 0
     )

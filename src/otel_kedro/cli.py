@@ -147,11 +147,10 @@ def replay(  # noqa: PLR0913, PLR0917 - click passes one parameter per option
     project: str | None,
     env: str | None,
 ) -> None:
-    """Send run folders that were not delivered to the OTLP endpoint (consent permitting)."""
-    import os
-
-    from otel_kedro.exporters.otlp import deliver_run, target_from_env
-    from otel_kedro.processors.chain import build_chain
+    """Send run folders that were not delivered to the OTLP endpoint (and to Heap when opted
+    in), consent permitting.
+    """
+    from otel_kedro.exporters.remote import remote_jobs
 
     root = _project(project)
     problems, decision, settings = _load(root, env)
@@ -164,21 +163,36 @@ def replay(  # noqa: PLR0913, PLR0917 - click passes one parameter per option
     folders = [Path(run) for run in runs]
     if all_runs and settings.output_dir.is_dir():
         folders += sorted(p for p in settings.output_dir.iterdir() if p.is_dir())
-    target = target_from_env(os.environ, endpoint)
-    chain = build_chain(settings.privacy.otlp, settings.privacy, project_path=root)
+    jobs = remote_jobs(settings, root, None, _package(root), endpoint=endpoint, force=force)
     failed = 0
     for folder in folders:
-        try:
-            sent = deliver_run(folder, target, chain, force=force)
-        except Exception as error:  # noqa: BLE001 - report and go on with the other runs
-            failed += 1
-            click.echo(f"{folder.name}: not delivered ({type(error).__name__}: {error})")
-            continue
-        click.echo(
-            f"{folder.name}: sent {sent} spans" if sent else f"{folder.name}: already delivered"
-        )
+        for destination, deliver in jobs:
+            try:
+                sent = deliver(folder)
+            except Exception as error:  # noqa: BLE001 - report and go on with the other runs
+                failed += 1
+                click.echo(
+                    f"{folder.name}: not delivered to {destination} "
+                    f"({type(error).__name__}: {error})"
+                )
+                continue
+            click.echo(
+                f"{folder.name}: sent {sent} to {destination}"
+                if sent
+                else f"{folder.name}: already delivered to {destination}"
+            )
     if failed:
         raise SystemExit(1)
+
+
+def _package(project: Path) -> str | None:
+    """The project's package name, as Kedro reads it from ``pyproject.toml``."""
+    from kedro.framework.startup import _get_project_metadata
+
+    try:
+        return str(_get_project_metadata(project).package_name)
+    except Exception:  # noqa: BLE001 - only used to name the project in hashed form
+        return None
 
 
 @click.group(name="otel-kedro")

@@ -45,6 +45,10 @@ class Settings:
     consent: bool | None = None  # our own explicit consent to remote export; None = not given
     consent_source: str | None = None  # the file or variable that gave it
     delivery_wait: float = 0.3  # longest a command waits for remote delivery at its end (s)
+    otlp: bool = True  # with consent, deliver runs to the OTLP endpoint
+    heap: bool = False  # with consent, also send kedro-telemetry-compatible Heap events (opt-in)
+    heap_endpoint: str = "https://heapanalytics.com/api/track"
+    heap_app_id: str = "2388822444"  # kedro-telemetry's production app id
 
 
 @dataclasses.dataclass(frozen=True)
@@ -79,6 +83,12 @@ def _parse_text(value: object) -> str:
     raise ValueError("a non-empty string")
 
 
+def _parse_url(value: object) -> str:
+    if isinstance(value, str) and value.strip().startswith(("http://", "https://")):
+        return value.strip()
+    raise ValueError("an http:// or https:// URL")
+
+
 _FIELDS: dict[str, Callable[[object], object]] = {
     "enabled": _parse_bool,
     "output_dir": _parse_text,
@@ -88,6 +98,10 @@ _FIELDS: dict[str, Callable[[object], object]] = {
     "privacy": parse_privacy,
     "consent": _parse_bool,
     "delivery_wait": _parse_wait,
+    "otlp": _parse_bool,
+    "heap": _parse_bool,
+    "heap_endpoint": _parse_url,
+    "heap_app_id": _parse_text,
 }
 # Environment variables for options nested under ``privacy`` (lists are comma-separated).
 _PRIVACY_ENV: dict[str, Callable[[str], object]] = {
@@ -252,5 +266,9 @@ def load_settings(
         consent=consent if isinstance(consent := values.get("consent"), bool) else None,
         delivery_wait=wait if isinstance(wait := values.get("delivery_wait"), float) else 0.3,
         consent_source=str(values["consent_source"]) if "consent_source" in values else None,
+        otlp=bool(values.get("otlp", True)),
+        heap=bool(values.get("heap", False)),
+        heap_endpoint=str(values.get("heap_endpoint", Settings.heap_endpoint)),
+        heap_app_id=str(values.get("heap_app_id", Settings.heap_app_id)),
     )
     return LoadedSettings(settings=settings, problems=tuple(problems))

@@ -11,15 +11,13 @@ from __future__ import annotations
 
 import base64
 import dataclasses
-import datetime as dt
 import json
-import os
-import threading
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import unquote
 
+from otel_kedro.exporters._delivery import delivered, record_delivery
 from otel_kedro.exporters.files import TRACES_FILE
 
 if TYPE_CHECKING:
@@ -30,7 +28,6 @@ if TYPE_CHECKING:
 
     from otel_kedro.processors.chain import Chain
 
-DELIVERY_FILE: Final = "delivery.json"
 GRPC: Final = "grpc"
 HTTP: Final = "http/protobuf"
 _ID_KEYS: Final = {"traceId": 32, "spanId": 16, "parentSpanId": 16}
@@ -126,7 +123,8 @@ def _hex_to_base64(node: Any) -> None:
             _hex_to_base64(item)
 
 
-def _to_python(key_values: Iterable[KeyValue]) -> dict[str, Any]:
+def attribute_values(key_values: Iterable[KeyValue]) -> dict[str, Any]:
+    """Protobuf attributes as plain Python values (scalars and arrays of scalars)."""
     result: dict[str, Any] = {}
     for item in key_values:
         kind = item.value.WhichOneof("value")
@@ -144,7 +142,7 @@ def _replace(key_values: Any, chain: Chain) -> None:
     """Apply the chain to a repeated ``KeyValue`` field in place. Values the chain cannot see
     (maps, bytes; span attributes never hold them) are dropped: nothing unprocessed leaves.
     """
-    processed = chain.attributes(_to_python(key_values))
+    processed = chain.attributes(attribute_values(key_values))
     del key_values[:]
     for key, value in processed.items():
         item = key_values.add()
@@ -220,27 +218,6 @@ def _send_grpc(requests: list[ExportTraceServiceRequest], target: OtlpTarget) ->
             stub.Export(request, timeout=target.timeout_s, metadata=list(target.headers))
 
 
-def delivered(folder: Path) -> dict[str, Any]:
-    """What ``delivery.json`` says each destination acknowledged."""
-    try:
-        document = json.loads((folder / DELIVERY_FILE).read_text(encoding="utf-8"))
-    except (FileNotFoundError, ValueError):
-        return {}
-    return document if isinstance(document, dict) else {}
-
-
-_record_lock = threading.Lock()
-
-
-def _record(folder: Path, key: str, spans: int) -> None:
-    with _record_lock:
-        document = delivered(folder)
-        document[key] = {"spans": spans, "at": dt.datetime.now(dt.timezone.utc).isoformat()}
-        temporary = folder / f".{DELIVERY_FILE}.{os.getpid()}"
-        temporary.write_text(json.dumps(document, indent=2), encoding="utf-8")
-        temporary.replace(folder / DELIVERY_FILE)
-
-
 def deliver_run(folder: Path, target: OtlpTarget, chain: Chain, *, force: bool = False) -> int:
     """Send one run folder unless ``target`` already acknowledged it; the number of spans sent."""
     if not force and target.key in delivered(folder):
@@ -253,28 +230,5 @@ def deliver_run(folder: Path, target: OtlpTarget, chain: Chain, *, force: bool =
         len(scope.spans) for request in requests for rs in request.resource_spans
         for scope in rs.scope_spans
     )  # fmt: skip
-    _record(folder, target.key, spans)
+    record_delivery(folder, target.key, spans=spans)
     return spans
-
-
-def deliver_in_background(
-    folder: Path, target: OtlpTarget, chain: Chain, wait_s: float
-) -> threading.Thread:
-    """Deliver on a daemon thread and wait at most ``wait_s``: a slow or silent collector can
-    never hold up the user's command; whatever is not acknowledged stays for ``replay``.
-    """
-    from otel_kedro._log import logger
-
-    def work() -> None:
-        try:
-            deliver_run(folder, target, chain)
-        except Exception as error:  # noqa: BLE001 - recorded as undelivered, replayable
-            logger.info(
-                "otel-kedro: %s not delivered to %s (%s); replay it with `otel-kedro replay`",
-                folder.name, target.endpoint, type(error).__name__,
-            )  # fmt: skip
-
-    thread = threading.Thread(target=work, name="otel-kedro-otlp", daemon=True)
-    thread.start()
-    thread.join(wait_s)
-    return thread

@@ -40,7 +40,7 @@ DEFAULT_MAX_LENGTH: Final = 4096
 HEAP_ALLOWED_KEYS: Final = (
     "username", "project_id", "project_version", "telemetry_version", "python_version", "os",
     "is_ci_env", "command", "main_command", "number_of_datasets", "number_of_nodes",
-    "number_of_pipelines", "run_result", "run_duration_s",
+    "number_of_pipelines", "dataset_type_count.*", "run_result", "run_duration_s",
 )  # fmt: skip
 
 Attributes = Mapping[str, AttributeValue]
@@ -205,8 +205,17 @@ def _drop_step(attributes: Attributes, *, keys: frozenset[str]) -> dict[str, Att
     return {k: v for k, v in attributes.items() if k not in keys}
 
 
-def _allow_step(attributes: Attributes, *, keys: frozenset[str]) -> dict[str, AttributeValue]:
-    return {k: v for k, v in attributes.items() if k in keys}
+def _allow_step(
+    attributes: Attributes, *, keys: frozenset[str], prefixes: tuple[str, ...]
+) -> dict[str, AttributeValue]:
+    return {k: v for k, v in attributes.items() if k in keys or k.startswith(prefixes)}
+
+
+def _allow(keys: Sequence[str]) -> Step:
+    """Keep only the listed keys; an entry ending in ``*`` keeps every key with that prefix."""
+    exact = frozenset(key for key in keys if not key.endswith("*"))
+    prefixes = tuple(key[:-1] for key in keys if key.endswith("*"))
+    return functools.partial(_allow_step, keys=exact, prefixes=prefixes)
 
 
 def build_chain(
@@ -227,7 +236,7 @@ def build_chain(
             steps.append(functools.partial(_scrub_step, max_length=length))
             text_steps.append(functools.partial(_scrub_text_step, max_length=length))
         elif name == HASH_IDENTIFIERS:
-            key = _hash_key(privacy)
+            key = hash_key(privacy)
             paths = path_replacements(key, Path.home(), project_path)
             keys = frozenset(spec.hash_keys)
             steps.append(functools.partial(_hash_step, key=key, keys=keys, paths=paths))
@@ -235,7 +244,7 @@ def build_chain(
         elif name == DROP_KEYS:
             steps.append(functools.partial(_drop_step, keys=frozenset(spec.drop_keys)))
         elif name == ALLOW_KEYS:
-            steps.append(functools.partial(_allow_step, keys=frozenset(spec.allow_keys)))
+            steps.append(_allow(spec.allow_keys))
     return Chain(steps=tuple(steps), text_steps=tuple(text_steps))
 
 
@@ -245,7 +254,7 @@ def _replace_all(text: str, paths: Mapping[str, str]) -> str:
     return text
 
 
-def _hash_key(privacy: PrivacySettings) -> bytes:
+def hash_key(privacy: PrivacySettings) -> bytes:
     """The organisation's key file when configured, else this install's own key."""
     if privacy.hash_key_file:
         import hashlib

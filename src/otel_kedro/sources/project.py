@@ -24,7 +24,8 @@ from opentelemetry.trace import SpanKind, Status, StatusCode
 from otel_kedro import attributes as attr
 from otel_kedro._log import warn_once
 from otel_kedro.consent import resolve_consent
-from otel_kedro.exporters.otlp import deliver_in_background, prepare, target_from_env
+from otel_kedro.exporters._delivery import deliver_in_background
+from otel_kedro.exporters.remote import remote_jobs
 from otel_kedro.pipeline import Destination, get_pipeline
 from otel_kedro.processors.chain import build_chain, spec_from_json, spec_to_json
 from otel_kedro.settings import LoadedSettings, Settings, load_settings
@@ -176,29 +177,19 @@ class ProjectSource:
         project_path: Path,
         vocabulary: Vocabulary | None,
     ) -> None:
-        """With consent (and only then), deliver the run's files over OTLP once it ends."""
+        """With consent (and only then), deliver the run's files over OTLP, and to Heap when
+        opted in, once the run ends; all destinations share one bounded wait.
+        """
         decision = resolve_consent(settings, project_path)
         for problem in decision.problems:
             warn_once(problem)
         if not decision.granted:
             return
-        try:
-            target = target_from_env(os.environ)
-        except ValueError as error:
-            warn_once(f"{error}; set OTEL_EXPORTER_OTLP_PROTOCOL. Nothing is sent remotely.")
-            return
-        chain = build_chain(
-            settings.privacy.otlp,
-            settings.privacy,
-            vocabulary=vocabulary,
-            project_path=project_path,
-        )
-        prepare(target)
-        destination.after_close.append(
-            functools.partial(
-                deliver_in_background, target=target, chain=chain, wait_s=settings.delivery_wait
+        jobs = remote_jobs(settings, project_path, vocabulary, _package_name())
+        if jobs:
+            destination.after_close.append(
+                functools.partial(deliver_in_background, jobs=jobs, wait_s=settings.delivery_wait)
             )
-        )
 
     def run_finished(self, run_params: Mapping[str, Any], error: BaseException | None) -> None:
         """End the run span with its result, and write or hand its files to the command."""
