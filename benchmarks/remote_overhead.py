@@ -1,5 +1,6 @@
 """Added wall time of `kedro run` on the example project when the OTLP destination is a live
-receiver, a refusing port or a black hole, each vs no remote export; and kedro-telemetry's own
+receiver, a refusing port or a black hole (and OTLP plus Heap both black-holed), each vs no
+remote export; and kedro-telemetry's own
 cost under a black hole, for comparison. Runs interleaved, medians. (Not a test: on demand.)
 
     .venv/bin/python benchmarks/remote_overhead.py [--repeats 5]
@@ -59,6 +60,13 @@ def main() -> None:
             "black hole": _env(
                 tmp, OTEL_KEDRO_CONSENT="true", OTEL_EXPORTER_OTLP_ENDPOINT=hole.endpoint
             ),
+            "OTLP + Heap, both black holes": _env(
+                tmp,
+                OTEL_KEDRO_CONSENT="true",
+                OTEL_EXPORTER_OTLP_ENDPOINT=hole.endpoint,
+                OTEL_KEDRO_HEAP="true",
+                OTEL_KEDRO_HEAP_ENDPOINT=f"{hole.endpoint}/api/track",
+            ),
         }
         times: dict[str, list[float]] = {name: [] for name in cases}
         telemetry: dict[str, list[float]] = {
@@ -79,7 +87,7 @@ def main() -> None:
     print(f"kedro run --pipeline data_processing, median of {args.repeats} interleaved runs:")
     for name, samples in times.items():
         median = statistics.median(samples)
-        print(f"  {name:18s}: {median:.3f} s   added {median - base:+.3f} s")
+        print(f"  {name:30s}: {median:.3f} s   added {median - base:+.3f} s")
     tbase = statistics.median(telemetry["kedro-telemetry off"])
     for name, samples in telemetry.items():
         median = statistics.median(samples)
