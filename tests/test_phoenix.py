@@ -21,6 +21,7 @@ from tests.phoenix_server import PhoenixServer, PhoenixUnavailableError, ensure_
 pytestmark = [pytest.mark.phoenix, pytest.mark.timeout(1800)]
 
 _STATUS = {0: "UNSET", 1: "OK", 2: "ERROR"}
+_ONE_MICROSECOND = dt.timedelta(microseconds=1)
 
 
 @pytest.fixture(scope="module")
@@ -51,7 +52,7 @@ def _remote_env(tmp_path: Path, **extra: str) -> dict[str, str]:
     return env
 
 
-def _micros(timestamp_ns: int) -> dt.datetime:
+def _from_ns(timestamp_ns: int) -> dt.datetime:
     epoch = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
     return epoch + dt.timedelta(microseconds=timestamp_ns // 1000)
 
@@ -67,9 +68,10 @@ def _assert_same_spans(local: list[DecodedSpan], stored: list[dict[str, Any]]) -
         assert theirs["context"]["trace_id"] == mine.trace_id
         assert theirs["parent_id"] == (mine.parent_id or None), mine.name
         assert theirs["status_code"] == _STATUS[mine.status_code], mine.name
-        # Phoenix keeps microseconds; the file has nanoseconds.
-        assert dt.datetime.fromisoformat(theirs["start_time"]) == _micros(mine.start_ns), mine.name
-        assert dt.datetime.fromisoformat(theirs["end_time"]) == _micros(mine.end_ns), mine.name
+        # Phoenix keeps microseconds, converted through a float; the file has nanoseconds.
+        for field, ns in (("start_time", mine.start_ns), ("end_time", mine.end_ns)):
+            error = dt.datetime.fromisoformat(theirs[field]) - _from_ns(ns)
+            assert abs(error) <= _ONE_MICROSECOND, (mine.name, field, error)
 
 
 def _assert_run_shape(stored: list[dict[str, Any]]) -> None:
