@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from tests.kedro_projects import EXAMPLE_NODES, clean_env, run_folders, run_kedro
+from tests.kedro_projects import EXAMPLE_NODES, remote_env, run_folders, run_kedro
 from tests.otlp_json import DecodedSpan, read_spans
 from tests.phoenix_server import PhoenixServer, PhoenixUnavailableError, ensure_phoenix
 
@@ -32,24 +32,6 @@ def phoenix(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PhoenixServer]
         pytest.skip(f"Arize Phoenix cannot be installed here: {error}")
     with PhoenixServer(executable, tmp_path_factory.mktemp("phoenix")) as server:
         yield server
-
-
-def _remote_env(tmp_path: Path, **extra: str) -> dict[str, str]:
-    env = clean_env(
-        OTEL_KEDRO_CONSENT="true",
-        OTEL_KEDRO_CONFIG_DIR=str(tmp_path / "user-config"),
-        OTEL_KEDRO_ANNOUNCE="false",
-        # kedro-telemetry is refused by the example's .telemetry; anything that still tries to
-        # leave the machine meets a refused loopback proxy.
-        HTTPS_PROXY="http://127.0.0.1:9",
-        HTTP_PROXY="http://127.0.0.1:9",
-        NO_PROXY="127.0.0.1,localhost",
-        # Wait for Phoenix's acknowledgement even on a slow machine.
-        OTEL_KEDRO_DELIVERY_WAIT="10",
-    )
-    env.pop("KEDRO_DISABLE_TELEMETRY")  # a veto: it would turn remote export off
-    env.update(extra)
-    return env
 
 
 def _from_ns(timestamp_ns: int) -> dt.datetime:
@@ -97,12 +79,13 @@ def test_phoenix_stores_exactly_the_local_trace(
 ) -> None:
     endpoint = phoenix.grpc_endpoint if protocol == "grpc" else phoenix.http_endpoint
     project_name = f"otel-kedro-{protocol.partition('/')[0]}"
-    env = _remote_env(
+    env = remote_env(
         tmp_path,
         OTEL_EXPORTER_OTLP_ENDPOINT=endpoint,
         OTEL_EXPORTER_OTLP_PROTOCOL=protocol,
         # Phoenix files spans under the project this resource attribute names.
         OTEL_RESOURCE_ATTRIBUTES=f"openinference.project.name={project_name}",
+        OTEL_KEDRO_DELIVERY_WAIT="10",  # wait for the acknowledgement even on a slow machine
     )
     result = run_kedro(example_project, "run", env=env)
     assert result.returncode == 0, result.stderr[-3000:]
