@@ -30,6 +30,27 @@ def _run(mode: str, project: Path, runner: str, env: dict[str, str], fail: bool)
     )
 
 
+def _check_node_usage(nodes: dict, *, shared: bool) -> None:
+    """Every node carries its usage; the ~190 MB, ~0.5 s CPU simulation stands out."""
+    heavy = nodes["simulate_forecast"].attributes
+    light = nodes["clean_sales"].attributes
+    assert heavy["kedro.node.cpu.time"] > 0.2
+    assert heavy["kedro.node.cpu.time"] > 2 * light["kedro.node.cpu.time"]
+    for span in nodes.values():
+        usage = span.attributes
+        assert usage["kedro.node.cpu.time"] >= 0
+        if shared:  # ThreadRunner: memory belongs to every thread, so none is attributed
+            assert usage["kedro.node.usage.scope"] == "thread"
+            assert "kedro.node.memory.peak" not in usage
+        else:
+            assert usage["kedro.node.usage.scope"] == "process"
+            assert usage["kedro.node.memory.peak"] > 30e6
+    if not shared:
+        # The simulation's arrays set a new high-water mark: its peak is exact.
+        assert heavy["kedro.node.memory.peak.exact"] is True
+        assert heavy["kedro.node.memory.peak"] > light["kedro.node.memory.peak"] + 150e6
+
+
 @pytest.mark.parametrize("mode", ["cli", "session"])
 @pytest.mark.parametrize(("runner", "env"), RUNNERS)
 def test_successful_run_is_one_trace(
@@ -54,6 +75,7 @@ def test_successful_run_is_one_trace(
     assert nodes["clean_sales"].attributes["kedro.node.tags"] == ["cleaning"]
     loads = {s.name for s in spans if s.name.startswith("LOAD ")}
     assert {"LOAD sales_raw", "LOAD params:simulation", "LOAD sales_features"} <= loads
+    _check_node_usage(nodes, shared=runner == "ThreadRunner")
     if mode == "cli":
         assert "otel-kedro: trace written to" in result.stderr
         command = next(s for s in spans if s.name == "kedro run")

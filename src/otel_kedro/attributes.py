@@ -52,6 +52,14 @@ KEDRO_NODE_TAGS: Final = "kedro.node.tags"
 KEDRO_NODE_INPUTS: Final = "kedro.node.inputs"
 KEDRO_NODE_OUTPUTS: Final = "kedro.node.outputs"
 CODE_FUNCTION_NAME: Final = "code.function.name"
+# Node usage (see sources/node_usage.py for what each figure means and when it is exact).
+KEDRO_NODE_CPU_TIME: Final = "kedro.node.cpu.time"
+KEDRO_NODE_MEMORY_PEAK: Final = "kedro.node.memory.peak"
+KEDRO_NODE_MEMORY_PEAK_EXACT: Final = "kedro.node.memory.peak.exact"
+KEDRO_NODE_MEMORY_DELTA: Final = "kedro.node.memory.delta"
+KEDRO_NODE_USAGE_SCOPE: Final = "kedro.node.usage.scope"
+USAGE_SCOPE_PROCESS: Final = "process"  # the node had its process to itself: all figures its own
+USAGE_SCOPE_THREAD: Final = "thread"  # concurrent nodes share the process: CPU of its thread only
 
 # Dataset span.
 KEDRO_DATASET_NAME: Final = "kedro.dataset.name"

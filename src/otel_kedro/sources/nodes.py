@@ -21,6 +21,7 @@ from opentelemetry import trace
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from otel_kedro import attributes as attr
+from otel_kedro.sources.node_usage import NodeUsageMeter, UsageWindow
 
 if TYPE_CHECKING:
     from opentelemetry.context import Context
@@ -73,6 +74,7 @@ class _NodeState:
     last_ns: int
     function_done: bool = False
     failed: bool = False
+    usage: UsageWindow | None = None
 
 
 def error_type(error: BaseException) -> str:
@@ -126,18 +128,28 @@ class NodeTracker:
         self._starts: dict[tuple[str, str, str, int], int] = {}
         self._loads: dict[str, list[_DatasetTiming]] = {}
         self._nodes: dict[tuple[str, int], _NodeState] = {}
+        # Usage is measured from a node's first load, before its span can exist.
+        self._windows: dict[tuple[str, int], UsageWindow] = {}
+        self.usage = NodeUsageMeter()
 
     def reset_after_fork(self) -> None:
         """A forked worker starts with no node of its parent's in flight."""
         self._lock = threading.Lock()
-        self._starts, self._loads, self._nodes = {}, {}, {}
+        self._starts, self._loads, self._nodes, self._windows = {}, {}, {}, {}
+        self.usage.reset_after_fork()
 
     # Datasets ------------------------------------------------------------------------------
 
     def dataset_started(self, node_name: str, dataset: str, operation: str) -> None:
         """Remember when a load or save began."""
-        key = (node_name, dataset, operation, threading.get_ident())
+        thread = threading.get_ident()
+        key = (node_name, dataset, operation, thread)
+        window = None
+        if operation == "load" and (node_name, thread) not in self._windows:
+            window = self.usage.start()
         with self._lock:
+            if window is not None:
+                self._windows.setdefault((node_name, thread), window)
             self._starts[key] = time.time_ns()
 
     def _pop_start(self, node_name: str, dataset: str, operation: str) -> int | None:
@@ -208,6 +220,9 @@ class NodeTracker:
         """Forget loads of a node that belongs to no traced run."""
         with self._lock:
             self._loads.pop(node_name, None)
+            window = self._windows.pop((node_name, threading.get_ident()), None)
+        if window is not None:
+            self.usage.forget(window)
 
     def node_started(self, scope: RunScope, node: Any, is_async: bool) -> None:
         """Open the node span (from its first load on) and attach it as the current context."""
@@ -218,6 +233,7 @@ class NodeTracker:
             for state in stale:
                 self._nodes.pop((state.name, state.thread), None)
             pending = self._loads.pop(node.name, [])
+            usage = self._windows.pop((node.name, thread), None)
             mine = [t for t in pending if is_async or t.thread == thread]
             others = [t for t in pending if t not in mine]
             if others:
@@ -243,6 +259,7 @@ class NodeTracker:
             token=otel_context.attach(node_context),
             waiting_for=None if generator else {str(name) for name in node.outputs},
             last_ns=now,
+            usage=usage or self.usage.start(),
         )
         with self._lock:
             self._nodes[(node.name, thread)] = state
@@ -278,6 +295,10 @@ class NodeTracker:
     def _end_node(self, state: _NodeState, end_ns: int) -> None:
         result = attr.RESULT_FAILURE if state.failed else attr.RESULT_SUCCESS
         state.span.set_attribute(attr.CICD_TASK_RUN_RESULT, result)
+        window, state.usage = state.usage, None
+        if window is not None:
+            same_thread = state.thread == threading.get_ident()
+            state.span.set_attributes(self.usage.finish(window, same_thread=same_thread))
         state.span.end(end_time=end_ns)
 
     def finish_scope(
