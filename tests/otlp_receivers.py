@@ -10,6 +10,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import grpc
+from opentelemetry.proto.collector.metrics.v1 import metrics_service_pb2_grpc
+from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
+    ExportMetricsServiceRequest,
+    ExportMetricsServiceResponse,
+)
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2_grpc
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceRequest,
@@ -27,23 +32,40 @@ def span_ids(requests: list[ExportTraceServiceRequest]) -> list[str]:
     ]
 
 
+def metric_names(requests: list[ExportMetricsServiceRequest]) -> set[str]:
+    return {
+        metric.name
+        for request in requests
+        for resource_metrics in request.resource_metrics
+        for scope_metrics in resource_metrics.scope_metrics
+        for metric in scope_metrics.metrics
+    }
+
+
 class HttpReceiver:
-    """POST /v1/traces with a protobuf body, answered as the OTLP/HTTP spec says."""
+    """POST /v1/traces and /v1/metrics with protobuf bodies, answered as OTLP/HTTP says."""
 
     def __init__(self) -> None:
         self.requests: list[ExportTraceServiceRequest] = []
+        self.metric_requests: list[ExportMetricsServiceRequest] = []
         self.resources: list[dict[str, Any]] = []
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers["Content-Length"]))
-                assert self.path == "/v1/traces"
                 assert self.headers["Content-Type"] == "application/x-protobuf"
-                request = ExportTraceServiceRequest()
-                request.ParseFromString(body)
-                receiver.requests.append(request)
-                reply = ExportTraceServiceResponse().SerializeToString()
+                if self.path == "/v1/metrics":
+                    metrics = ExportMetricsServiceRequest()
+                    metrics.ParseFromString(body)
+                    receiver.metric_requests.append(metrics)
+                    reply = ExportMetricsServiceResponse().SerializeToString()
+                else:
+                    assert self.path == "/v1/traces"
+                    request = ExportTraceServiceRequest()
+                    request.ParseFromString(body)
+                    receiver.requests.append(request)
+                    reply = ExportTraceServiceResponse().SerializeToString()
                 self.send_response(200)
                 self.send_header("Content-Type", "application/x-protobuf")
                 self.send_header("Content-Length", str(len(reply)))
@@ -66,13 +88,27 @@ class HttpReceiver:
         self._server.server_close()
 
 
+class _MetricsService(metrics_service_pb2_grpc.MetricsServiceServicer):
+    def __init__(self) -> None:
+        self.requests: list[ExportMetricsServiceRequest] = []
+
+    def Export(
+        self, request: ExportMetricsServiceRequest, context: Any
+    ) -> ExportMetricsServiceResponse:
+        self.requests.append(request)
+        return ExportMetricsServiceResponse()
+
+
 class GrpcReceiver(trace_service_pb2_grpc.TraceServiceServicer):
-    """The gRPC TraceService, in process."""
+    """The gRPC TraceService and MetricsService, in process."""
 
     def __init__(self) -> None:
         self.requests: list[ExportTraceServiceRequest] = []
+        self._metrics = _MetricsService()
+        self.metric_requests = self._metrics.requests
         self._server = grpc.server(futures.ThreadPoolExecutor(max_workers=2))
         trace_service_pb2_grpc.add_TraceServiceServicer_to_server(self, self._server)
+        metrics_service_pb2_grpc.add_MetricsServiceServicer_to_server(self._metrics, self._server)
         port = self._server.add_insecure_port("127.0.0.1:0")
         self.endpoint = f"http://127.0.0.1:{port}"
 

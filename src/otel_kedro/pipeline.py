@@ -29,6 +29,7 @@ from otel_kedro.processors._apply import ProcessedSpanExporter
 
 if TYPE_CHECKING:
     from opentelemetry.context import Context
+    from opentelemetry.sdk.resources import Resource
     from opentelemetry.trace import SpanContext, Tracer
 
     from otel_kedro.processors.chain import Chain
@@ -134,6 +135,14 @@ class TracingPipeline:
             if self._provider is None:
                 self._provider = self._attach(service_name)
         return self._provider.get_tracer(INSTRUMENTATION_SCOPE, __version__)
+
+    def resource(self) -> Resource:
+        """The resource our spans carry (the application's provider's, if it has one)."""
+        from otel_kedro.resource import build_resource
+
+        with self._lock:
+            provider = self._provider
+        return provider.resource if provider is not None else build_resource("kedro")
 
     def _attach(self, service_name: str) -> TracerProvider:
         from opentelemetry import trace

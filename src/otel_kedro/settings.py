@@ -46,6 +46,10 @@ class Settings:
     consent_source: str | None = None  # the file or variable that gave it
     delivery_wait: float = 0.3  # longest a command waits for remote delivery at its end (s)
     otlp: bool = True  # with consent, deliver runs to the OTLP endpoint
+    sampler: bool = True  # sample the process tree: metrics.jsonl, info.json, usage.jsonl
+    sample_interval: float | None = None  # seconds between samples; None = the sampler's default
+    pss: bool = False  # also sample PSS/USS (shared pages counted once; costs ms per process)
+    summary: bool = True  # print the end-of-run summary
     heap: bool = False  # with consent, also send kedro-telemetry-compatible Heap events (opt-in)
     heap_endpoint: str = "https://heapanalytics.com/api/track"
     heap_app_id: str = "2388822444"  # kedro-telemetry's production app id
@@ -67,14 +71,19 @@ def _parse_bool(value: object) -> bool:
     raise ValueError("true or false")
 
 
-def _parse_wait(value: object) -> float:
-    try:
-        seconds = float(value) if not isinstance(value, bool) else -1.0  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        seconds = -1.0
-    if 0 <= seconds <= 60:
-        return seconds
-    raise ValueError("a number of seconds from 0 to 60")
+def _seconds(low: float, high: float) -> Callable[[object], float]:
+    """A parser of a number of seconds within ``[low, high]``."""
+
+    def parse(value: object) -> float:
+        try:
+            seconds = float(value) if not isinstance(value, bool) else -1.0  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            seconds = -1.0
+        if low <= seconds <= high:
+            return seconds
+        raise ValueError(f"a number of seconds from {low:g} to {high:g}")
+
+    return parse
 
 
 def _parse_text(value: object) -> str:
@@ -97,8 +106,12 @@ _FIELDS: dict[str, Callable[[object], object]] = {
     "dataset_spans": _parse_bool,
     "privacy": parse_privacy,
     "consent": _parse_bool,
-    "delivery_wait": _parse_wait,
+    "delivery_wait": _seconds(0, 60),
     "otlp": _parse_bool,
+    "sampler": _parse_bool,
+    "sample_interval": _seconds(0.05, 60),
+    "pss": _parse_bool,
+    "summary": _parse_bool,
     "heap": _parse_bool,
     "heap_endpoint": _parse_url,
     "heap_app_id": _parse_text,
@@ -267,6 +280,12 @@ def load_settings(
         delivery_wait=wait if isinstance(wait := values.get("delivery_wait"), float) else 0.3,
         consent_source=str(values["consent_source"]) if "consent_source" in values else None,
         otlp=bool(values.get("otlp", True)),
+        sampler=bool(values.get("sampler", True)),
+        sample_interval=interval
+        if isinstance(interval := values.get("sample_interval"), float)
+        else None,
+        pss=bool(values.get("pss", False)),
+        summary=bool(values.get("summary", True)),
         heap=bool(values.get("heap", False)),
         heap_endpoint=str(values.get("heap_endpoint", Settings.heap_endpoint)),
         heap_app_id=str(values.get("heap_app_id", Settings.heap_app_id)),

@@ -12,15 +12,16 @@ from __future__ import annotations
 import base64
 import dataclasses
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, TypeVar
 from urllib.parse import unquote
 
 from otel_kedro.exporters._delivery import delivered, record_delivery
 from otel_kedro.exporters.files import TRACES_FILE
 
 if TYPE_CHECKING:
+    from google.protobuf.message import Message
     from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
         ExportTraceServiceRequest,
     )
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
 
     from otel_kedro.processors.chain import Chain
 
+_M = TypeVar("_M", bound="Message")
 GRPC: Final = "grpc"
 HTTP: Final = "http/protobuf"
 _ID_KEYS: Final = {"traceId": 32, "spanId": 16, "parentSpanId": 16}
@@ -41,6 +43,16 @@ class OtlpTarget:
     endpoint: str
     headers: tuple[tuple[str, str], ...] = ()
     timeout_s: float = 10.0
+    metrics_endpoint: str = ""  # where metrics go; by default derived from ``endpoint``
+
+    @property
+    def metrics_url(self) -> str:
+        """The metrics endpoint: as configured, else the traces one with ``/v1/metrics``."""
+        if self.metrics_endpoint:
+            return self.metrics_endpoint
+        if self.protocol == HTTP and self.endpoint.endswith("/v1/traces"):
+            return self.endpoint[: -len("traces")] + "metrics"
+        return self.endpoint
 
     @property
     def key(self) -> str:
@@ -57,14 +69,16 @@ def target_from_env(environ: Mapping[str, str], endpoint: str | None = None) -> 
     ).strip()
     if protocol not in {GRPC, HTTP}:
         raise ValueError(f"OTLP protocol {protocol!r} is not supported; use {GRPC} or {HTTP}")
-    specific = environ.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "").strip()
     base = endpoint or environ.get("OTEL_EXPORTER_OTLP_ENDPOINT", "").strip()
-    if endpoint is None and specific:
-        url = specific
-    elif protocol == HTTP:
-        url = (base or "http://localhost:4318").rstrip("/") + "/v1/traces"
-    else:
-        url = base or "http://localhost:4317"
+
+    def url_of(signal: str) -> str:
+        specific = environ.get(f"OTEL_EXPORTER_OTLP_{signal.upper()}_ENDPOINT", "").strip()
+        if endpoint is None and specific:
+            return specific
+        if protocol == HTTP:
+            return (base or "http://localhost:4318").rstrip("/") + f"/v1/{signal}"
+        return base or "http://localhost:4317"
+
     raw_headers = environ.get("OTEL_EXPORTER_OTLP_TRACES_HEADERS") or environ.get(
         "OTEL_EXPORTER_OTLP_HEADERS", ""
     )
@@ -77,7 +91,7 @@ def target_from_env(environ: Mapping[str, str], endpoint: str | None = None) -> 
     )
     # The specification says milliseconds; 10 s is its default.
     timeout_s = float(timeout) / 1000 if timeout.strip().isdigit() else 10.0
-    return OtlpTarget(protocol, url, headers, timeout_s)
+    return OtlpTarget(protocol, url_of("traces"), headers, timeout_s, url_of("metrics"))
 
 
 def prepare(target: OtlpTarget) -> None:
@@ -96,17 +110,27 @@ def prepare(target: OtlpTarget) -> None:
 
 def read_requests(folder: Path) -> list[ExportTraceServiceRequest]:
     """Every request line of a run's ``traces.jsonl``, as protobuf messages."""
-    from google.protobuf import json_format
     from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
         ExportTraceServiceRequest,
     )
 
+    return read_json_lines(folder / TRACES_FILE, ExportTraceServiceRequest)
+
+
+def read_json_lines(path: Path, message: type[_M]) -> list[_M]:
+    """Every line of an OTLP JSON Lines file as a protobuf ``message``; none if it is absent."""
+    from google.protobuf import json_format
+
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return []
     requests = []
-    for line in (folder / TRACES_FILE).read_text(encoding="utf-8").splitlines():
+    for line in text.splitlines():
         if line.strip():
             document = json.loads(line)
             _hex_to_base64(document)
-            requests.append(json_format.ParseDict(document, ExportTraceServiceRequest()))
+            requests.append(json_format.ParseDict(document, message()))
     return requests
 
 
@@ -138,7 +162,7 @@ def attribute_values(key_values: Iterable[KeyValue]) -> dict[str, Any]:
     return result
 
 
-def _replace(key_values: Any, chain: Chain) -> None:
+def replace_attributes(key_values: Any, chain: Chain) -> None:
     """Apply the chain to a repeated ``KeyValue`` field in place. Values the chain cannot see
     (maps, bytes; span attributes never hold them) are dropped: nothing unprocessed leaves.
     """
@@ -167,23 +191,23 @@ def _set_any(target: Any, value: Any) -> None:
 def apply_chain(request: ExportTraceServiceRequest, chain: Chain) -> None:
     """Run the destination's chain over every attribute set and text field of a request."""
     for resource_spans in request.resource_spans:
-        _replace(resource_spans.resource.attributes, chain)
+        replace_attributes(resource_spans.resource.attributes, chain)
         for scope_spans in resource_spans.scope_spans:
             for span in scope_spans.spans:
                 span.name = chain.text(span.name)
                 if span.status.message:
                     span.status.message = chain.text(span.status.message)
-                _replace(span.attributes, chain)
+                replace_attributes(span.attributes, chain)
                 for event in span.events:
-                    _replace(event.attributes, chain)
+                    replace_attributes(event.attributes, chain)
                 for link in span.links:
-                    _replace(link.attributes, chain)
+                    replace_attributes(link.attributes, chain)
 
 
-def send(requests: list[ExportTraceServiceRequest], target: OtlpTarget) -> None:
-    """Send every request; raise on the first that is not acknowledged."""
+def send(requests: Sequence[Message], target: OtlpTarget, *, metrics: bool = False) -> None:
+    """Send every request (traces, or metrics); raise on the first that is not acknowledged."""
     if target.protocol == GRPC:
-        _send_grpc(requests, target)
+        _send_grpc(requests, target, metrics=metrics)
         return
     import requests as http
 
@@ -192,7 +216,7 @@ def send(requests: list[ExportTraceServiceRequest], target: OtlpTarget) -> None:
         session.trust_env = False  # proxies from the environment must not reroute telemetry
         for request in requests:
             response = session.post(
-                target.endpoint,
+                target.metrics_url if metrics else target.endpoint,
                 data=request.SerializeToString(),
                 headers=headers,
                 timeout=target.timeout_s,
@@ -200,12 +224,16 @@ def send(requests: list[ExportTraceServiceRequest], target: OtlpTarget) -> None:
             response.raise_for_status()
 
 
-def _send_grpc(requests: list[ExportTraceServiceRequest], target: OtlpTarget) -> None:
+def _send_grpc(requests: Sequence[Message], target: OtlpTarget, *, metrics: bool) -> None:
     import grpc
+    from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2_grpc import (
+        MetricsServiceStub,
+    )
     from opentelemetry.proto.collector.trace.v1.trace_service_pb2_grpc import TraceServiceStub
 
-    address = target.endpoint.split("://", 1)[-1].rstrip("/")
-    secure = target.endpoint.startswith("https://")
+    endpoint = target.metrics_url if metrics else target.endpoint
+    address = endpoint.split("://", 1)[-1].rstrip("/")
+    secure = endpoint.startswith("https://")
     options = [("grpc.enable_http_proxy", 0)]  # as for HTTP: no proxy from the environment
     channel = (
         grpc.secure_channel(address, grpc.ssl_channel_credentials(), options=options)
@@ -213,7 +241,8 @@ def _send_grpc(requests: list[ExportTraceServiceRequest], target: OtlpTarget) ->
         else grpc.insecure_channel(address, options=options)
     )
     with channel:
-        stub = TraceServiceStub(channel)  # type: ignore[no-untyped-call]
+        stub_class: Any = MetricsServiceStub if metrics else TraceServiceStub
+        stub = stub_class(channel)
         for request in requests:
             stub.Export(request, timeout=target.timeout_s, metadata=list(target.headers))
 
@@ -222,13 +251,19 @@ def deliver_run(folder: Path, target: OtlpTarget, chain: Chain, *, force: bool =
     """Send one run folder unless ``target`` already acknowledged it; the number of spans sent."""
     if not force and target.key in delivered(folder):
         return 0
+    from otel_kedro.exporters.otlp_metrics import apply_metrics_chain, read_metric_requests
+
     requests = read_requests(folder)
     for request in requests:
         apply_chain(request, chain)
     send(requests, target)
+    metric_requests = read_metric_requests(folder)
+    for metric_request in metric_requests:
+        apply_metrics_chain(metric_request, chain)
+    send(metric_requests, target, metrics=True)
     spans = sum(
         len(scope.spans) for request in requests for rs in request.resource_spans
         for scope in rs.scope_spans
     )  # fmt: skip
-    record_delivery(folder, target.key, spans=spans)
+    record_delivery(folder, target.key, spans=spans, metric_requests=len(metric_requests))
     return spans

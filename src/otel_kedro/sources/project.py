@@ -43,7 +43,9 @@ from otel_kedro.sources.run_attributes import pipeline_label, run_attributes
 if TYPE_CHECKING:
     from opentelemetry.trace import Span
 
+    from otel_kedro.processors.chain import Chain
     from otel_kedro.processors.cli_args import Vocabulary
+    from otel_kedro.run_usage import RunUsage
 
 
 @dataclasses.dataclass(eq=False)
@@ -52,6 +54,7 @@ class _Run:
     pid: int
     span: Span
     scope: RunScope
+    usage: RunUsage | None = None
 
 
 def _package_name() -> str | None:
@@ -152,6 +155,7 @@ class ProjectSource:
             dataset_spans=settings.dataset_spans,
             catalog=catalog,
         )
+        usage = self._start_usage(destination, settings, chain) if settings.sampler else None
         traceparent, tracestate = traceparent_of(run_context)
         handoff = RunHandoff(
             traceparent=traceparent,
@@ -163,12 +167,34 @@ class ProjectSource:
             project_path=str(project_path),
         )
         with self._lock:
-            self._runs[run_id] = _Run(run_id=run_id, pid=os.getpid(), span=span, scope=scope)
+            self._runs[run_id] = _Run(
+                run_id=run_id, pid=os.getpid(), span=span, scope=scope, usage=usage
+            )
             self._environment.run_started(run_id, run_context, handoff)
             if not self._atexit_registered:
                 # Registered after the command's handler, so it runs first (atexit is LIFO).
                 atexit.register(self._end_interrupted_runs)
                 self._atexit_registered = True
+
+    def _start_usage(
+        self, destination: Destination, settings: Settings, chain: Chain
+    ) -> RunUsage | None:
+        """Start sampling the process tree for this run's metrics, con-duct files and summary."""
+        from otel_kedro.run_usage import RunUsage
+
+        try:
+            usage = RunUsage(
+                destination.folder,
+                settings,
+                chain,
+                get_pipeline().resource(),
+                self._nodes.usage,
+            )
+            usage.start()
+        except Exception as error:  # noqa: BLE001 - the run goes on without usage figures
+            warn_once(f"otel-kedro: cannot sample this run's resource usage ({error!r}).")
+            return None
+        return usage
 
     def _add_remote_delivery(
         self,
@@ -211,9 +237,10 @@ class ProjectSource:
         elif result != attr.RESULT_SUCCESS:
             run.span.set_status(Status(StatusCode.ERROR, f"run ended by {result}"))
         run.span.end()
-        if RECORDER.owns(run.scope.destination):
-            run.scope.pipeline.flush(run.scope.destination)
-        else:
+        run.scope.pipeline.flush(run.scope.destination)
+        if run.usage is not None:
+            run.usage.finish(result)
+        if not RECORDER.owns(run.scope.destination):
             run.scope.pipeline.close(run.scope.destination)
 
     def _end_interrupted_runs(self) -> None:

@@ -1,0 +1,41 @@
+"""The metrics half of OTLP delivery: a run's ``metrics.jsonl`` as protobuf requests, with the
+OTLP destination's privacy chain applied to the resource and to every data point's attributes.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Final
+
+from otel_kedro.exporters.otlp import read_json_lines, replace_attributes
+
+if TYPE_CHECKING:
+    from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
+        ExportMetricsServiceRequest,
+    )
+
+    from otel_kedro.processors.chain import Chain
+
+METRICS_FILE: Final = "metrics.jsonl"
+_POINT_FIELDS: Final = ("gauge", "sum", "histogram", "exponential_histogram", "summary")
+
+
+def read_metric_requests(folder: Path) -> list[ExportMetricsServiceRequest]:
+    """Every request line of a run's ``metrics.jsonl`` (none when the sampler was off)."""
+    from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
+        ExportMetricsServiceRequest,
+    )
+
+    return read_json_lines(folder / METRICS_FILE, ExportMetricsServiceRequest)
+
+
+def apply_metrics_chain(request: ExportMetricsServiceRequest, chain: Chain) -> None:
+    """Run the chain over the resource and every data point's attributes, in place."""
+    for resource_metrics in request.resource_metrics:
+        replace_attributes(resource_metrics.resource.attributes, chain)
+        for scope_metrics in resource_metrics.scope_metrics:
+            for metric in scope_metrics.metrics:
+                kind = metric.WhichOneof("data")
+                if kind in _POINT_FIELDS:
+                    for point in getattr(metric, kind).data_points:
+                        replace_attributes(point.attributes, chain)

@@ -1,0 +1,110 @@
+"""The end-of-run summary: one block of text on stderr saying where time and memory went.
+
+Built from the sampler's :class:`~otel_kedro.sources.usage.UsageSummary` and the node spans of
+the run's own trace file (so ParallelRunner workers' nodes are included), and printed once.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from otel_kedro import attributes as attr
+from otel_kedro.exporters.files import TRACES_FILE
+from otel_kedro.sources.usage import UsageSummary
+
+_TOP = 3
+
+
+@dataclasses.dataclass(frozen=True)
+class SpanRecord:
+    """What the summary and the duration histograms need of one span in ``traces.jsonl``."""
+
+    name: str
+    start_ns: int
+    end_ns: int
+    attributes: dict[str, Any]
+
+    @property
+    def seconds(self) -> float:
+        """The span's duration."""
+        return max(0, self.end_ns - self.start_ns) / 1e9
+
+
+def _value(value: dict[str, Any]) -> Any:
+    """An OTLP JSON ``AnyValue`` as a Python value (int64 is written as a string)."""
+    if "intValue" in value:
+        return int(value["intValue"])
+    if "arrayValue" in value:
+        return [_value(v) for v in value["arrayValue"].get("values", [])]
+    for key in ("stringValue", "doubleValue", "boolValue"):
+        if key in value:
+            return value[key]
+    return None
+
+
+def read_span_records(folder: Path) -> Iterator[SpanRecord]:
+    """Every span of a run folder's trace file, without protobuf (cheap at the end of a run)."""
+    try:
+        text = (folder / TRACES_FILE).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return
+    for line in text.splitlines():
+        if not line.strip():
+            continue
+        for resource_spans in json.loads(line).get("resourceSpans", []):
+            for scope_spans in resource_spans.get("scopeSpans", []):
+                for span in scope_spans.get("spans", []):
+                    yield SpanRecord(
+                        name=span.get("name", ""),
+                        start_ns=int(span.get("startTimeUnixNano", 0)),
+                        end_ns=int(span.get("endTimeUnixNano", 0)),
+                        attributes={
+                            a["key"]: _value(a.get("value", {})) for a in span.get("attributes", [])
+                        },
+                    )
+
+
+def _size(size: float) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if abs(size) < 1000 or unit == "GB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1000
+    return f"{size:.1f} TB"  # pragma: no cover - unreachable, keeps mypy's return check happy
+
+
+def format_summary(
+    summary: UsageSummary, result: str, nodes: Sequence[SpanRecord], folder: Path
+) -> str:
+    """The summary block: wall time, result, memory, CPU, top nodes, and the run folder."""
+    lines = [
+        f"otel-kedro: run {result} in {summary.wall_clock_time:.1f} s "
+        f"({summary.num_samples} samples of the process tree)",
+        f"  memory  peak {_size(summary.peak_rss)} RSS, average {_size(summary.average_rss)}"
+        + (f"; peak PSS {_size(summary.peak_pss)}" if summary.peak_pss else ""),
+        f"  cpu     {summary.cpu_seconds:.1f} s ({summary.cpu_user:.1f} user, "
+        f"{summary.cpu_system:.1f} system); peak {summary.peak_pcpu:.0f} %, "
+        f"average {summary.average_pcpu:.0f} % of one core",
+    ]
+    by_time = sorted(nodes, key=lambda n: n.seconds, reverse=True)[:_TOP]
+    if by_time:
+        lines.append(
+            "  slowest nodes  " + ", ".join(f"{n.name} {n.seconds:.2f} s" for n in by_time)
+        )
+    with_peak = [n for n in nodes if isinstance(n.attributes.get(attr.KEDRO_NODE_MEMORY_PEAK), int)]
+    by_memory = sorted(
+        with_peak, key=lambda n: int(n.attributes[attr.KEDRO_NODE_MEMORY_PEAK]), reverse=True
+    )[:_TOP]
+    if by_memory:
+        lines.append(
+            "  peak memory    "
+            + ", ".join(
+                f"{n.name} {_size(n.attributes[attr.KEDRO_NODE_MEMORY_PEAK])}" for n in by_memory
+            )
+        )
+    lines.extend(f"  note: {note}" for note in summary.approximations)
+    lines.append(f"  files   {folder}")
+    return "\n".join(lines)
