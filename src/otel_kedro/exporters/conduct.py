@@ -85,7 +85,7 @@ class _ProcessRecord:
     etime: str
     cmd: str
     stat: collections.Counter[str]
-    peak_rss: int = 0  # the process's high-water mark at its latest sample
+    peak_rss: int = 0  # the process's high-water mark, the highest its samples reported
 
 
 @dataclasses.dataclass
@@ -99,6 +99,7 @@ class _Record:
     vsz: int = 0
     pcpu: float = 0.0
     pss: int | None = None
+    peak_rss: int = 0
     sum_rss: float = 0.0
     sum_vsz: float = 0.0
     sum_pcpu: float = 0.0
@@ -184,6 +185,7 @@ class ConductWriter:
         record.timestamp = sample.timestamp
         record.rss = max(record.rss, sample.rss)
         record.vsz = max(record.vsz, sample.vms)
+        record.peak_rss = max(record.peak_rss, sample.peak_rss)
         record.pcpu = max(record.pcpu, sample.cpu_percent)
         if sample.pss is not None:
             record.pss = max(record.pss or 0, sample.pss)
@@ -206,7 +208,7 @@ class ConductWriter:
             old.etime = etime(sample.timestamp - process.create_time)
             old.cmd = self._cmd(process)  # the latest: a forked child shows its exec'd command
             old.stat[stat] += 1
-            old.peak_rss = process.peak_rss
+            old.peak_rss = max(old.peak_rss, process.peak_rss)
 
     def _pmem(self, rss: float) -> float:
         return round(rss / self._memory_total * 100.0, _PRECISION)
@@ -237,10 +239,9 @@ class ConductWriter:
             }
         live = {process.pid for process in last.processes}
         self._peaks = {pid: value for pid, value in self._peaks.items() if pid in live}
-        total_rss = (
-            max(record.rss, last.peak_rss) if last.peak_rss > self._tree_peak else record.rss
-        )
-        self._tree_peak = max(self._tree_peak, last.peak_rss)
+        tree_peak = record.peak_rss
+        total_rss = max(record.rss, tree_peak) if tree_peak > self._tree_peak else record.rss
+        self._tree_peak = max(self._tree_peak, tree_peak)
         n = record.samples
         line = {
             "timestamp": iso_time(record.timestamp),
@@ -260,7 +261,7 @@ class ConductWriter:
                 "num_samples": n,
             },
             "otel_kedro": {
-                "peak_rss": last.peak_rss,
+                "peak_rss": self._tree_peak,
                 "pss": record.pss,
                 "cpu_user": last.cpu_user,
                 "cpu_system": last.cpu_system,
@@ -304,10 +305,10 @@ class ConductWriter:
                 "average_rss": summary.average_rss,
                 "peak_vsz": summary.peak_vms,
                 "average_vsz": summary.average_vms,
-                "peak_pmem": round(summary.peak_rss / memory_total * 100.0, _PRECISION),
-                "average_pmem": round(summary.average_rss / memory_total * 100.0, _PRECISION),
-                "peak_pcpu": round(summary.peak_pcpu, _PRECISION),
-                "average_pcpu": round(summary.average_pcpu, _PRECISION),
+                "peak_pmem": summary.peak_rss / memory_total * 100.0,
+                "average_pmem": summary.average_rss / memory_total * 100.0,
+                "peak_pcpu": summary.peak_pcpu,
+                "average_pcpu": summary.average_pcpu,
                 "num_samples": summary.num_samples,
                 "num_reports": self._reports,
                 "start_time": summary.start_time,
