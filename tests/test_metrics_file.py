@@ -358,3 +358,14 @@ def test_nothing_is_written_for_nothing_and_closed_writers_refuse(tmp_path: Path
     with pytest.raises(ValueError, match="closed"):
         writer.add_samples(samples()[:1])
     assert writer.path.read_text() == line
+
+
+def test_a_given_start_time_starts_every_tree_series_on_every_line(tmp_path: Path) -> None:
+    writer = MetricsFileWriter(tmp_path, Resource({}), "9.9.9", start_time=T0 - 100)
+    for sample in samples():
+        writer.add_samples([sample])
+    writer.close()
+    requests = read_requests(tmp_path / METRICS_FILE)
+    assert len(requests) == 4
+    cpu = number_points(metrics_by_name(requests)[keys.PROCESS_CPU_TIME])
+    assert {start for attrs, start, _, _ in cpu if keys.PROCESS_PID not in attrs} == {_ns(T0 - 100)}

@@ -341,6 +341,7 @@ class MetricsFileWriter:
         self._scope = InstrumentationScope(keys.INSTRUMENTATION_SCOPE, scope_version, SCHEMA_URL)
         self._cpus = available_cpus()
         self._start_time = start_time
+        self._tree_start: float | None = None
         self._stream = AtomicAppendStream(folder / METRICS_FILE)
         self._lock = threading.Lock()
 
@@ -358,12 +359,15 @@ class MetricsFileWriter:
         if not samples:
             return
         with self._lock:
-            if self._start_time is None:
+            if self._tree_start is None:  # fixed once: a cumulative series keeps its start
                 first = samples[0]
                 created = [p.create_time for p in first.processes]
-                self._start_time = min(created) if created else first.timestamp - first.interval
-            start = min(self._start_time, samples[0].timestamp)
-        self.add_metrics(process_metrics(samples, start_time=start, cpus=self._cpus))
+                start = self._start_time
+                if start is None:
+                    start = min(created) if created else first.timestamp - first.interval
+                self._tree_start = min(start, first.timestamp)
+            tree_start = self._tree_start
+        self.add_metrics(process_metrics(samples, start_time=tree_start, cpus=self._cpus))
 
     def add_metrics(self, metrics: Sequence[Metric]) -> None:
         """Append the metrics (e.g. :meth:`KedroDurations.metrics`) as one line."""
