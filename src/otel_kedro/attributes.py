@@ -68,3 +68,30 @@ KEDRO_DATASET_ROWS: Final = "kedro.dataset.rows"
 
 # Errors.
 ERROR_TYPE: Final = "error.type"
+
+# --- Metrics (process semantic conventions 1.44, plus Kedro durations) ---------------------
+# Process-tree samples: tree totals carry no pid; per-process points carry the three keys below.
+PROCESS_CPU_TIME: Final = "process.cpu.time"
+PROCESS_CPU_UTILIZATION: Final = "process.cpu.utilization"
+PROCESS_MEMORY_USAGE: Final = "process.memory.usage"
+PROCESS_MEMORY_VIRTUAL: Final = "process.memory.virtual"
+PROCESS_THREAD_COUNT: Final = "process.thread.count"
+PROCESS_FILE_DESCRIPTOR_COUNT: Final = "process.unix.file_descriptor.count"
+PROCESS_DISK_IO: Final = "process.disk.io"
+KEDRO_PROCESS_MEMORY_PEAK: Final = "kedro.process.memory.peak"
+KEDRO_PROCESS_MEMORY_PSS: Final = "kedro.process.memory.pss"
+# Kedro durations (histograms, seconds).
+KEDRO_NODE_DURATION: Final = "kedro.node.duration"
+KEDRO_DATASET_LOAD_DURATION: Final = "kedro.dataset.load.duration"
+KEDRO_DATASET_SAVE_DURATION: Final = "kedro.dataset.save.duration"
+KEDRO_RUN_DURATION: Final = "kedro.run.duration"
+# Metric attribute keys and values.
+PROCESS_PARENT_PID: Final = "process.parent_pid"
+PROCESS_EXECUTABLE_NAME: Final = "process.executable.name"
+CPU_MODE: Final = "cpu.mode"
+CPU_MODE_USER: Final = "user"
+CPU_MODE_SYSTEM: Final = "system"
+DISK_IO_DIRECTION: Final = "disk.io.direction"
+DISK_IO_READ: Final = "read"
+DISK_IO_WRITE: Final = "write"
+# --- end of metrics ------------------------------------------------------------------------

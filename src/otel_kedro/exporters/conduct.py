@@ -1,0 +1,361 @@
+"""con-duct compatible ``info.json`` and ``usage.jsonl`` (schema 0.2.3) from process-tree samples.
+
+``con-duct ls``, ``pp`` and ``plot`` read a run folder written here as if ``duct`` had written it
+with the prefix ``<folder>/``. The keys are exactly con-duct 0.23.0's; the numbers are ours:
+
+- ``pcpu`` is the utilisation over the last sampling interval (ΔCPU seconds / elapsed, one busy
+  core = 100), not ps's lifetime average, so ``con-duct plot`` (default ``--cpu ps-pcpu``) draws
+  the real rate. Its ``--cpu ps-cpu-timepoint`` mode assumes lifetime averages and is
+  meaningless on these files.
+- ``totals.pcpu`` is the whole tree's utilisation, children that exited between samples
+  included, rather than a sum over the processes a sample happened to see.
+- a record's values are the maxima over its samples; ``rss`` (per process and in ``totals``)
+  also rises to the high-water mark when that mark grew during the record's interval, so a
+  spike between two samples is still drawn.
+- ``execution_summary`` comes from the sampler's :class:`UsageSummary`.
+
+Richer values con-duct has no key for go in an extra ``otel_kedro`` object in each usage record
+(its readers ignore unknown record keys); ``info.json`` has no key con-duct does not know.
+"""
+
+from __future__ import annotations
+
+import collections
+import dataclasses
+import datetime
+import json
+import os
+import platform
+import socket
+import sys
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, Final
+
+from otel_kedro import __version__
+from otel_kedro.exporters.files import AtomicAppendStream
+from otel_kedro.sources.usage import ProcessUsage, TreeSample, UsageSummary
+
+INFO_FILE: Final = "info.json"
+USAGE_FILE: Final = "usage.jsonl"
+SCHEMA_VERSION: Final = "0.2.3"
+ENV_PREFIXES: Final = ("PBS_", "SLURM_", "OSG")  # the variables con-duct records
+# Written as duct_version: no con-duct reader interprets it, and this is not duct's measurement.
+WRITER_VERSION: Final = f"otel-kedro {__version__}"
+# Adaptive reports (the default): every second for the first minute, then 1/60 of the elapsed
+# time, so a 5 s run has ~6 records and a 1 h run ~300: the plot stays detailed at any length
+# while the file stays small, and maxima keep every peak whatever the spacing.
+MIN_REPORT_INTERVAL: Final = 1.0
+REPORTS_PER_ELAPSED: Final = 60.0
+_PRECISION: Final = 3
+# psutil status names -> ps STAT letters (ps adds modifiers such as "s" or "+"; we cannot).
+_STAT: Final = {
+    "running": "R", "sleeping": "S", "disk-sleep": "D", "stopped": "T", "tracing-stop": "t",
+    "zombie": "Z", "dead": "X", "wake-kill": "K", "waking": "W", "idle": "I", "parked": "P",
+    "locked": "L", "waiting": "W", "suspended": "T",
+}  # fmt: skip
+
+
+def iso_time(timestamp: float) -> str:
+    """ISO 8601 in UTC with ``+00:00`` and always microseconds (con-duct compares them as text)."""
+    moment = datetime.datetime.fromtimestamp(timestamp, datetime.timezone.utc)
+    return moment.isoformat(timespec="microseconds")
+
+
+def etime(seconds: float) -> str:
+    """Elapsed time as ps prints it: ``[[DD-]HH:]MM:SS``."""
+    total = max(0, int(seconds))
+    days, rest = divmod(total, 86_400)
+    hours, rest = divmod(rest, 3_600)
+    minutes, secs = divmod(rest, 60)
+    clock = (
+        f"{hours:02d}:{minutes:02d}:{secs:02d}" if days or hours else f"{minutes:02d}:{secs:02d}"
+    )
+    return f"{days}-{clock}" if days else clock
+
+
+@dataclasses.dataclass
+class _ProcessRecord:
+    create_time: float
+    pcpu: float
+    rss: int
+    vsz: int
+    timestamp: float
+    etime: str
+    cmd: str
+    stat: collections.Counter[str]
+    peak_rss: int = 0  # the process's high-water mark, the highest its samples reported
+
+
+@dataclasses.dataclass
+class _Record:
+    """The samples of one report interval, folded as con-duct folds them (maxima, means)."""
+
+    processes: dict[int, _ProcessRecord] = dataclasses.field(default_factory=dict)
+    samples: int = 0
+    timestamp: float = 0.0
+    rss: int = 0
+    vsz: int = 0
+    pcpu: float = 0.0
+    pss: int | None = None
+    peak_rss: int = 0
+    sum_rss: float = 0.0
+    sum_vsz: float = 0.0
+    sum_pcpu: float = 0.0
+    last: TreeSample | None = None
+
+
+class ConductWriter:
+    """Writes a run folder that con-duct's readers accept, from the sampler's values.
+
+    ``text`` is the destination's text privacy function (``chain.text``), applied to the command,
+    to every process's command line, to the message, the working directory and the recorded
+    environment values. ``report_interval`` (seconds) fixes the spacing of usage records as
+    ``duct --report-interval`` does; ``None`` chooses the adaptive spacing described above.
+    """
+
+    def __init__(
+        self,
+        folder: Path,
+        *,
+        command: str,
+        working_directory: str,
+        text: Callable[[str], str],
+        report_interval: float | None = None,
+    ) -> None:
+        import psutil
+
+        if report_interval is not None and not report_interval > 0:
+            raise ValueError(f"report_interval must be positive, not {report_interval!r}")
+        self._folder = folder
+        self._text = text
+        self._command = text(command)
+        self._working_directory = text(working_directory)
+        self._interval = report_interval
+        self._memory_total = int(psutil.virtual_memory().total)
+        self._usage = AtomicAppendStream(folder / USAGE_FILE)  # exists from the start, as duct's
+        self._lock = threading.Lock()
+        self._commands: dict[str, str] = {}
+        self._record = _Record()
+        self._start: float | None = None
+        self._due = 0.0
+        self._reports = 0
+        self._tree_peak = 0  # the tree's high-water mark when the last record was written
+        self._peaks: dict[int, tuple[float, int]] = {}  # pid -> (create_time, peak) likewise
+
+    @property
+    def info_path(self) -> Path:
+        """Where :meth:`finish` writes ``info.json``."""
+        return self._folder / INFO_FILE
+
+    @property
+    def usage_path(self) -> Path:
+        """The usage records, one JSON object per line."""
+        return self._folder / USAGE_FILE
+
+    def _cmd(self, process: ProcessUsage) -> str:
+        raw = process.cmd or f"[{process.name}]"  # ps shows a process without argv this way
+        cached = self._commands.get(raw)
+        if cached is None:
+            cached = self._text(raw)
+            if len(self._commands) < 4096:
+                self._commands[raw] = cached
+        return cached
+
+    def add_sample(self, sample: TreeSample) -> None:
+        """Fold one sample into the current record; write the record when its interval is over."""
+        with self._lock:
+            if self._start is None:
+                self._start = self._due = sample.timestamp  # con-duct writes its first sample alone
+            self._fold(sample)
+            if sample.timestamp >= self._due:
+                self._write_record()
+                elapsed = sample.timestamp - self._start
+                step = (
+                    self._interval
+                    if self._interval is not None
+                    else max(MIN_REPORT_INTERVAL, elapsed / REPORTS_PER_ELAPSED)
+                )
+                self._due = sample.timestamp + step
+
+    def _fold(self, sample: TreeSample) -> None:
+        record = self._record
+        record.samples += 1
+        record.timestamp = sample.timestamp
+        record.rss = max(record.rss, sample.rss)
+        record.vsz = max(record.vsz, sample.vms)
+        record.peak_rss = max(record.peak_rss, sample.peak_rss)
+        record.pcpu = max(record.pcpu, sample.cpu_percent)
+        if sample.pss is not None:
+            record.pss = max(record.pss or 0, sample.pss)
+        record.sum_rss += sample.rss
+        record.sum_vsz += sample.vms
+        record.sum_pcpu += sample.cpu_percent
+        record.last = sample
+        for process in sample.processes:
+            stat = _STAT.get(process.status, "?")
+            old = record.processes.get(process.pid)
+            if old is None or old.create_time != process.create_time:  # new, or pid reused
+                old = _ProcessRecord(
+                    process.create_time, 0.0, 0, 0, 0.0, "", "", collections.Counter()
+                )
+                record.processes[process.pid] = old
+            old.pcpu = max(old.pcpu, process.cpu_percent)
+            old.rss = max(old.rss, process.rss)
+            old.vsz = max(old.vsz, process.vms)
+            old.timestamp = sample.timestamp
+            old.etime = etime(sample.timestamp - process.create_time)
+            old.cmd = self._cmd(process)  # the latest: a forked child shows its exec'd command
+            old.stat[stat] += 1
+            old.peak_rss = max(old.peak_rss, process.peak_rss)
+
+    def _pmem(self, rss: float) -> float:
+        return round(rss / self._memory_total * 100.0, _PRECISION)
+
+    def _write_record(self) -> None:
+        record, self._record = self._record, _Record()
+        last = record.last
+        if last is None:
+            return
+        processes: dict[str, dict[str, Any]] = {}
+        for pid, process in record.processes.items():
+            create_time, peak = self._peaks.get(pid, (process.create_time, 0))
+            if create_time != process.create_time:  # the pid was reused
+                peak = 0
+            rss = process.rss
+            if process.peak_rss > peak:  # the high-water mark was reached in this interval
+                rss = max(rss, process.peak_rss)
+            self._peaks[pid] = (process.create_time, process.peak_rss)
+            processes[str(pid)] = {
+                "pcpu": round(process.pcpu, _PRECISION),
+                "pmem": self._pmem(rss),
+                "rss": rss,
+                "vsz": process.vsz,
+                "timestamp": iso_time(process.timestamp),
+                "etime": process.etime,
+                "stat": dict(process.stat),
+                "cmd": process.cmd,
+            }
+        live = {process.pid for process in last.processes}
+        self._peaks = {pid: value for pid, value in self._peaks.items() if pid in live}
+        tree_peak = record.peak_rss
+        total_rss = max(record.rss, tree_peak) if tree_peak > self._tree_peak else record.rss
+        self._tree_peak = max(self._tree_peak, tree_peak)
+        n = record.samples
+        line = {
+            "timestamp": iso_time(record.timestamp),
+            "num_samples": n,
+            "processes": processes,
+            "totals": {
+                "pmem": self._pmem(total_rss),
+                "pcpu": round(record.pcpu, _PRECISION),
+                "rss": total_rss,
+                "vsz": record.vsz,
+            },
+            "averages": {
+                "rss": record.sum_rss / n,
+                "vsz": record.sum_vsz / n,
+                "pmem": self._pmem(record.sum_rss / n),
+                "pcpu": round(record.sum_pcpu / n, _PRECISION),
+                "num_samples": n,
+            },
+            "otel_kedro": {
+                "peak_rss": self._tree_peak,
+                "pss": record.pss,
+                "cpu_user": last.cpu_user,
+                "cpu_system": last.cpu_system,
+            },
+        }
+        self._usage.write(json.dumps(line) + "\n")
+        self._usage.flush()
+        self._reports += 1
+
+    def finish(self, summary: UsageSummary, exit_code: int | None, message: str = "") -> None:
+        """Write the last partial record and ``info.json`` (atomically; may be called again)."""
+        with self._lock:
+            self._write_record()
+            self._usage.flush()
+            info = self._info(summary, exit_code, message)
+        temporary = self._folder / f".{INFO_FILE}.{os.getpid()}.{threading.get_ident()}.tmp"
+        temporary.write_text(json.dumps(info), encoding="utf-8")
+        temporary.replace(self.info_path)
+
+    def close(self) -> None:
+        """Release the usage file (``finish`` first, or the last record is lost)."""
+        with self._lock:
+            self._usage.close()
+
+    def _info(self, summary: UsageSummary, exit_code: int | None, message: str) -> dict[str, Any]:
+        prefix = f"{self._folder}{os.sep}"
+        memory_total = summary.memory_total or self._memory_total
+        return {
+            "command": self._command,
+            "system": _system(summary.cpu_total, memory_total),
+            "env": {k: self._text(v) for k, v in os.environ.items() if k.startswith(ENV_PREFIXES)},
+            "gpu": None,
+            "duct_version": WRITER_VERSION,
+            "schema_version": SCHEMA_VERSION,
+            "execution_summary": {
+                "exit_code": exit_code,
+                "command": self._command,
+                "logs_prefix": prefix,
+                "wall_clock_time": summary.wall_clock_time,
+                "peak_rss": summary.peak_rss,
+                "average_rss": summary.average_rss,
+                "peak_vsz": summary.peak_vms,
+                "average_vsz": summary.average_vms,
+                "peak_pmem": summary.peak_rss / memory_total * 100.0,
+                "average_pmem": summary.average_rss / memory_total * 100.0,
+                "peak_pcpu": summary.peak_pcpu,
+                "average_pcpu": summary.average_pcpu,
+                "num_samples": summary.num_samples,
+                "num_reports": self._reports,
+                "start_time": summary.start_time,
+                "end_time": summary.end_time,
+                "working_directory": self._working_directory,
+            },
+            # Nothing captures the command's output: empty paths say so (duct with
+            # --capture-outputs none names files it never creates).
+            "output_paths": {
+                "stdout": "",
+                "stderr": "",
+                "usage": str(self.usage_path),
+                "info": str(self.info_path),
+                "prefix": prefix,
+            },
+            "working_directory": self._working_directory,
+            "message": self._text(message) if message else "",
+        }
+
+
+def _system(cpu_total: int, memory_total: int) -> dict[str, Any]:
+    """con-duct's ``system`` block, from the standard library alone and without subprocesses."""
+    uname = os.uname() if hasattr(os, "uname") else None
+    try:
+        release = platform.freedesktop_os_release()
+    except OSError:  # not a freedesktop system (macOS): con-duct leaves the fields empty
+        release = {}
+    # platform.processor() runs `uname -p` on Unix, which on Linux says nothing useful.
+    processor = "" if sys.platform.startswith("linux") else platform.processor()
+    return {
+        "cpu_total": cpu_total,
+        "memory_total": memory_total,
+        "hostname": socket.gethostname(),
+        "uid": os.getuid() if hasattr(os, "getuid") else -1,
+        "user": os.environ.get("USER"),
+        "os_name": uname.sysname if uname else platform.system(),
+        "os_release": uname.release if uname else platform.release(),
+        "os_version": uname.version if uname else platform.version(),
+        "arch": uname.machine if uname else platform.machine(),
+        "processor": processor,
+        "distro_id": release.get("ID", ""),
+        "distro_id_like": release.get("ID_LIKE", ""),
+        "distro_name": release.get("NAME", ""),
+        "distro_version": release.get("VERSION", ""),
+        "distro_version_id": release.get("VERSION_ID", ""),
+        "distro_codename": release.get("VERSION_CODENAME", ""),
+        "distro_variant_id": release.get("VARIANT_ID", ""),
+        "distro_pretty_name": release.get("PRETTY_NAME", ""),
+        "distro_build_id": release.get("BUILD_ID", ""),
+    }
