@@ -18,9 +18,9 @@ from opentelemetry.proto.metrics.v1.metrics_pb2 import AggregationTemporality, M
 from opentelemetry.sdk.resources import Resource
 
 from otel_kedro import attributes as keys
+from otel_kedro.exporters.files import METRICS_FILE
 from otel_kedro.exporters.metrics import (
     DURATION_BUCKETS,
-    METRICS_FILE,
     KedroDurations,
     MetricsFileWriter,
     available_cpus,

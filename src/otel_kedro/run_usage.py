@@ -143,10 +143,11 @@ class RunUsage:
                     str(values.get(attr.CICD_TASK_RUN_RESULT, result)),
                 )  # fmt: skip
             elif attr.KEDRO_DATASET_NAME in values:
-                operation = "load" if span.name.startswith(attr.LOAD_SPAN_PREFIX) else "save"
-                durations.record_dataset(
-                    operation, str(values[attr.KEDRO_DATASET_NAME]), span.seconds
-                )
+                name = str(values[attr.KEDRO_DATASET_NAME])
+                if span.name.startswith(attr.LOAD_SPAN_PREFIX):
+                    durations.record_dataset("load", name, span.seconds)
+                else:
+                    durations.record_dataset("save", name, span.seconds)
             elif attr.CICD_PIPELINE_RUN_ID in values:
                 durations.record_run(
                     str(values.get(attr.CICD_PIPELINE_NAME, "")), span.seconds, result

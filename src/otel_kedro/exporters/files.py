@@ -22,6 +22,7 @@ from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
 TRACES_FILE = "traces.jsonl"
+METRICS_FILE = "metrics.jsonl"
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 

@@ -40,10 +40,9 @@ from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 from opentelemetry.util.types import AttributeValue
 
 from otel_kedro import attributes as keys
-from otel_kedro.exporters.files import AtomicAppendStream
+from otel_kedro.exporters.files import METRICS_FILE, AtomicAppendStream
 from otel_kedro.sources.usage import ProcessUsage, TreeSample
 
-METRICS_FILE: Final = "metrics.jsonl"
 SCHEMA_URL: Final = "https://opentelemetry.io/schemas/1.44.0"
 # Explicit histogram boundaries in seconds: 5 ms (a parameter load) to 2 h (a long node), about
 # three per decade, so both a dataset load and a training node land in informative buckets.

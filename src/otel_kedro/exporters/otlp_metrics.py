@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
+from otel_kedro.exporters.files import METRICS_FILE
 from otel_kedro.exporters.otlp import read_json_lines, replace_attributes
 
 if TYPE_CHECKING:
@@ -16,7 +17,6 @@ if TYPE_CHECKING:
 
     from otel_kedro.processors.chain import Chain
 
-METRICS_FILE: Final = "metrics.jsonl"
 _POINT_FIELDS: Final = ("gauge", "sum", "histogram", "exponential_histogram", "summary")
 
 
