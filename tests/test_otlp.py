@@ -11,7 +11,14 @@ import pytest
 from otel_kedro.processors.identifiers import HASH_PREFIX
 from tests.kedro_projects import BIN, remote_env, run_folders, run_kedro
 from tests.otlp_json import read_spans
-from tests.otlp_receivers import BlackHole, GrpcReceiver, HttpReceiver, refused_endpoint, span_ids
+from tests.otlp_receivers import (
+    BlackHole,
+    GrpcReceiver,
+    HttpReceiver,
+    metric_names,
+    refused_endpoint,
+    span_ids,
+)
 
 
 def _file_span_ids(project: Path) -> list[str]:
@@ -40,6 +47,13 @@ def test_with_consent_every_span_reaches_the_collector_once(
             time.sleep(0.05)
     sent = span_ids(receiver.requests)
     assert sorted(sent) == sorted(_file_span_ids(example_project))
+    names = metric_names(receiver.metric_requests)
+    assert {"process.cpu.time", "process.memory.usage", "kedro.node.duration"} <= names
+    for request in receiver.metric_requests:
+        owner = {
+            kv.key: kv.value.string_value for kv in request.resource_metrics[0].resource.attributes
+        }
+        assert owner["host.name"].startswith(HASH_PREFIX), "the OTLP chain ran over metrics too"
     resource = {
         kv.key: kv.value.string_value
         for kv in receiver.requests[0].resource_spans[0].resource.attributes

@@ -39,7 +39,7 @@ def test_a_sampled_run_writes_metrics_and_con_duct_files(
                  "kedro.dataset.load.duration", "kedro.dataset.save.duration"):  # fmt: skip
         assert name in metrics, sorted(metrics)
     nodes = {
-        dict((a.key, a.value.string_value) for a in point.attributes)["cicd.pipeline.task.name"]
+        {a.key: a.value.string_value for a in point.attributes}["cicd.pipeline.task.name"]
         for metric in metrics["kedro.node.duration"]
         for point in metric.histogram.data_points
     }
