@@ -45,9 +45,10 @@ def metric_names(requests: list[ExportMetricsServiceRequest]) -> set[str]:
 class HttpReceiver:
     """POST /v1/traces and /v1/metrics with protobuf bodies, answered as OTLP/HTTP says."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, metrics: bool = True) -> None:
         self.requests: list[ExportTraceServiceRequest] = []
         self.metric_requests: list[ExportMetricsServiceRequest] = []
+        self.refused_metrics = 0
         self.resources: list[dict[str, Any]] = []
         receiver = self
 
@@ -55,10 +56,16 @@ class HttpReceiver:
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers["Content-Length"]))
                 assert self.headers["Content-Type"] == "application/x-protobuf"
+                if self.path == "/v1/metrics" and not metrics:  # a traces-only backend
+                    receiver.refused_metrics += 1
+                    self.send_response(404)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
                 if self.path == "/v1/metrics":
-                    metrics = ExportMetricsServiceRequest()
-                    metrics.ParseFromString(body)
-                    receiver.metric_requests.append(metrics)
+                    metrics_request = ExportMetricsServiceRequest()
+                    metrics_request.ParseFromString(body)
+                    receiver.metric_requests.append(metrics_request)
                     reply = ExportMetricsServiceResponse().SerializeToString()
                 else:
                     assert self.path == "/v1/traces"

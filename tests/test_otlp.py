@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import subprocess
 import time
 from pathlib import Path
 
@@ -140,8 +141,6 @@ def test_replay_delivers_what_a_down_collector_missed_exactly_once(
     folder = run_folders(example_project)[0]
     assert not (folder / "delivery.json").exists()
 
-    import subprocess
-
     def replay(*args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
             [str(BIN / "otel-kedro"), "replay", *args], cwd=example_project, env=env,
@@ -169,3 +168,21 @@ def test_replay_delivers_what_a_down_collector_missed_exactly_once(
     )  # fmt: skip
     assert vetoed.returncode != 0
     assert "vetoed" in vetoed.stderr
+
+
+def test_a_traces_only_backend_gets_the_traces_once(example_project: Path, tmp_path: Path) -> None:
+    with HttpReceiver(metrics=False) as receiver:
+        env = remote_env(
+            tmp_path, OTEL_EXPORTER_OTLP_ENDPOINT=receiver.endpoint, OTEL_KEDRO_DELIVERY_WAIT="10"
+        )
+        result = run_kedro(example_project, "run", "--pipeline", "data_processing", env=env)
+        assert result.returncode == 0, result.stderr[-3000:]
+        again = subprocess.run(
+            [str(BIN / "otel-kedro"), "replay", "--all"], cwd=example_project, env=env,
+            capture_output=True, text=True, timeout=120, check=False,
+        )  # fmt: skip
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert sorted(span_ids(receiver.requests)) == sorted(_file_span_ids(example_project))
+    assert receiver.refused_metrics == 1, "a 404 on /v1/metrics is remembered, not retried"
+    delivery = json.loads((run_folders(example_project)[0] / "delivery.json").read_text())
+    assert delivery[f"otlp http/protobuf {receiver.endpoint}/v1/traces metrics"]["unsupported"]

@@ -248,22 +248,24 @@ def _send_grpc(requests: Sequence[Message], target: OtlpTarget, *, metrics: bool
 
 
 def deliver_run(folder: Path, target: OtlpTarget, chain: Chain, *, force: bool = False) -> int:
-    """Send one run folder unless ``target`` already acknowledged it; the number of spans sent."""
-    if not force and target.key in delivered(folder):
-        return 0
-    from otel_kedro.exporters.otlp_metrics import apply_metrics_chain, read_metric_requests
+    """Send one run folder's spans, then its metrics, unless ``target`` already acknowledged
+    them; the number of spans sent. Each signal is recorded on its own, so a backend that takes
+    traces but not metrics (Jaeger, Phoenix) is not sent the traces again.
+    """
+    from otel_kedro.exporters.otlp_metrics import deliver_metrics
 
-    requests = read_requests(folder)
-    for request in requests:
-        apply_chain(request, chain)
-    send(requests, target)
-    metric_requests = read_metric_requests(folder)
-    for metric_request in metric_requests:
-        apply_metrics_chain(metric_request, chain)
-    send(metric_requests, target, metrics=True)
-    spans = sum(
-        len(scope.spans) for request in requests for rs in request.resource_spans
-        for scope in rs.scope_spans
-    )  # fmt: skip
-    record_delivery(folder, target.key, spans=spans, metric_requests=len(metric_requests))
+    record = delivered(folder)
+    spans = 0
+    if force or target.key not in record:
+        requests = read_requests(folder)
+        for request in requests:
+            apply_chain(request, chain)
+        send(requests, target)
+        spans = sum(
+            len(scope.spans) for request in requests for rs in request.resource_spans
+            for scope in rs.scope_spans
+        )  # fmt: skip
+        record_delivery(folder, target.key, spans=spans)
+    if force or f"{target.key} metrics" not in record:
+        deliver_metrics(folder, target, chain)
     return spans

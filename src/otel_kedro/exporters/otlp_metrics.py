@@ -7,8 +7,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
+from otel_kedro.exporters._delivery import record_delivery
 from otel_kedro.exporters.files import METRICS_FILE
-from otel_kedro.exporters.otlp import read_json_lines, replace_attributes
+from otel_kedro.exporters.otlp import OtlpTarget, read_json_lines, replace_attributes, send
 
 if TYPE_CHECKING:
     from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
@@ -17,6 +18,8 @@ if TYPE_CHECKING:
 
     from otel_kedro.processors.chain import Chain
 
+# What a backend that does not take metrics answers: HTTP 404/405/501, gRPC UNIMPLEMENTED.
+_UNSUPPORTED_HTTP: Final = frozenset({404, 405, 501})
 _POINT_FIELDS: Final = ("gauge", "sum", "histogram", "exponential_histogram", "summary")
 
 
@@ -39,3 +42,29 @@ def apply_metrics_chain(request: ExportMetricsServiceRequest, chain: Chain) -> N
                 if kind in _POINT_FIELDS:
                     for point in getattr(metric, kind).data_points:
                         replace_attributes(point.attributes, chain)
+
+
+def deliver_metrics(folder: Path, target: OtlpTarget, chain: Chain) -> None:
+    """Send the run's metrics and record the outcome; a backend without a metrics endpoint is
+    recorded as such (never retried), any other failure raises and is left for replay.
+    """
+    requests = read_metric_requests(folder)
+    for request in requests:
+        apply_metrics_chain(request, chain)
+    try:
+        send(requests, target, metrics=True)
+    except Exception as error:
+        if not _unsupported(error):
+            raise
+        record_delivery(folder, f"{target.key} metrics", unsupported=type(error).__name__)
+        return
+    record_delivery(folder, f"{target.key} metrics", requests=len(requests))
+
+
+def _unsupported(error: Exception) -> bool:
+    response = getattr(error, "response", None)
+    if response is not None and getattr(response, "status_code", None) in _UNSUPPORTED_HTTP:
+        return True
+    code = getattr(error, "code", None)
+    status = code() if callable(code) else None
+    return getattr(status, "name", "") == "UNIMPLEMENTED"
