@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.kedro_projects import clean_env, run_folders, run_kedro
-from tests.test_metrics_file import metrics_by_name, read_requests
+from tests.test_metrics_file import read_requests
 
 CON_DUCT = str(Path(sys.executable).with_name("con-duct"))
 RUNNERS = [
@@ -19,6 +19,17 @@ RUNNERS = [
     pytest.param("ThreadRunner", {}, id="thread"),
     pytest.param("ParallelRunner", {"KEDRO_MP_CONTEXT": "fork"}, id="parallel-fork"),
 ]
+
+
+def metrics_by_name(requests: list) -> dict[str, list]:
+    found: dict[str, list] = {}
+    for request in requests:
+        for resource_metrics in request.resource_metrics:
+            for scope_metrics in resource_metrics.scope_metrics:
+                assert scope_metrics.scope.name == "otel_kedro"
+                for metric in scope_metrics.metrics:
+                    found.setdefault(metric.name, []).append(metric)
+    return found
 
 
 @pytest.mark.parametrize(("runner", "env"), RUNNERS)
