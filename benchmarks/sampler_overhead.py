@@ -1,6 +1,6 @@
 """The process sampler against con-duct, side by side in one run (not a test: run it on demand).
 
-    .venv/bin/python benchmarks/sampler_overhead.py [--seconds 10] [--skip-accuracy]
+    .venv/bin/python benchmarks/sampler_overhead.py [--seconds 10] [--repeats 3] [--skip-accuracy]
 
 1. Overhead: CPU used to watch ``sleep N``. Ours runs in a child Python process that starts
    ``sleep`` and samples it at the default interval; its CPU is that process's getrusage over
@@ -18,11 +18,11 @@ import itertools
 import json
 import os
 import resource
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -71,34 +71,54 @@ def _watch(seconds: float, interval: float) -> dict[str, float]:
     return json.loads(out.stdout)  # type: ignore[no-any-return]
 
 
-def overhead(seconds: float) -> None:
+def overhead(seconds: float, repeats: int) -> None:
     duct = str(BIN / "con-duct")
+    intervals = sorted({DEFAULT_INTERVAL, 0.5, 1.0})
+    runs: dict[str, list[float]] = {}
+
+    def add(label: str, cpu: float) -> None:
+        runs.setdefault(label, []).append(cpu)
+
     with tempfile.TemporaryDirectory() as tmp:
         prefix = f"{tmp}/{{datetime}}-{{pid}}_"
-        idle = _watch(seconds, 0)
-        ours = {i: _watch(seconds, i) for i in sorted({DEFAULT_INTERVAL, 0.5, 1.0})}
-        sleep_cpu, _ = _run_cpu(["sleep", str(seconds)])
-        duct_cpu, duct_wall = _run_cpu([duct, "run", "-q", "-p", prefix, "sleep", str(seconds)])
-        true_cpu, true_wall = _run_cpu([duct, "run", "-q", "-p", prefix, "true"])
-    print(f"Overhead of watching `sleep {seconds:g}` (CPU seconds; % of one core over the watch):")
-    print(f"  idle watcher, no sampler       : {idle['cpu']:.4f} s")
-    for interval, run in ours.items():
-        cost = run["cpu"] - idle["cpu"]
-        tag = " (default)" if interval == DEFAULT_INTERVAL else ""
-        print(
-            f"  ours, interval {interval:g} s{tag:10}: {cost:.4f} s = "
-            f"{cost / run['wall'] * 100:.3f} % of a core ({run['samples']:.0f} samples)"
+        for _ in range(repeats):  # interleaved, so a noisy neighbour hits both tools alike
+            add("idle", _watch(seconds, 0)["cpu"])
+            add("start/stop", _watch(seconds, 1e6)["cpu"])
+            for interval in intervals:
+                add(f"ours {interval:g}", _watch(seconds, interval)["cpu"])
+            add("sleep", _run_cpu(["sleep", str(seconds)])[0])
+            add("duct", _run_cpu([duct, "run", "-q", "-p", prefix, "sleep", str(seconds)])[0])
+            add("duct true", _run_cpu([duct, "run", "-q", "-p", prefix, "true"])[0])
+    cpu = {label: statistics.median(values) for label, values in runs.items()}
+
+    def pct(value: float) -> str:
+        return f"{value / seconds * 100:6.3f} %"
+
+    print(f"Overhead of watching `sleep {seconds:g}`, median of {repeats} interleaved runs")
+    print("(CPU as % of one core over the watch; 'sampling' leaves out start-up and shut-down):")
+    print(f"  {'':34}{'total':>10}{'sampling':>12}")
+    for interval in intervals:
+        total = cpu[f"ours {interval:g}"] - cpu["idle"]
+        steady = cpu[f"ours {interval:g}"] - cpu["start/stop"]
+        tag = (
+            "ours, interval "
+            + f"{interval:g} s"
+            + (" (default)" if interval == DEFAULT_INTERVAL else "")
         )
-    steady = duct_cpu - true_cpu - sleep_cpu
-    print(f"  con-duct run sleep (total)     : {duct_cpu - sleep_cpu:.4f} s over {duct_wall:.1f} s")
-    print(f"  con-duct run true (start/stop) : {true_cpu:.4f} s over {true_wall:.2f} s")
+        print(f"  {tag:34}{pct(total):>10}{pct(steady):>12}")
+    duct_total = cpu["duct"] - cpu["sleep"]
+    duct_steady = cpu["duct"] - cpu["duct true"] - cpu["sleep"]
+    print(f"  {'con-duct, its default 1 s':34}{pct(duct_total):>10}{pct(duct_steady):>12}")
+    ours_total = cpu[f"ours {DEFAULT_INTERVAL:g}"] - cpu["idle"]
+    ours_steady = cpu[f"ours {DEFAULT_INTERVAL:g}"] - cpu["start/stop"]
     print(
-        f"  con-duct while sampling        : {steady:.4f} s = "
-        f"{steady / seconds * 100:.3f} % of a core"
+        f"  {'ratio ours / con-duct':34}{ours_total / duct_total:>10.3f}"
+        f"{ours_steady / duct_steady:>12.3f}"
     )
-    default = ours[DEFAULT_INTERVAL]
-    mine = (default["cpu"] - idle["cpu"]) / default["wall"]
-    print(f"  ratio ours/con-duct at defaults: {mine / (steady / seconds):.3f}")
+    print(
+        f"  (ours start+stop: {(cpu['start/stop'] - cpu['idle']) * 1e3:.1f} ms; "
+        f"con-duct's: {cpu['duct true'] * 1e3:.0f} ms)"
+    )
 
 
 def _ours(name: str, pss: bool) -> tuple[dict[str, object], UsageSummary, list[TreeSample]]:
@@ -123,99 +143,85 @@ def _ours(name: str, pss: bool) -> tuple[dict[str, object], UsageSummary, list[T
     return truth, sampler.stop(), samples
 
 
-def _duct(
-    name: str, tmp: str
-) -> tuple[dict[str, object], dict[str, float], list[dict[str, object]]]:
+def _duct(name: str, tmp: str, pace: float) -> dict[str, float]:
+    """con-duct's execution summary of the workload, paced so it runs without input."""
     prefix = f"{tmp}/{name}_"
-    out = subprocess.run(
+    subprocess.run(
         [str(BIN / "con-duct"), "run", "-q", "-p", prefix, "--clobber", "--",
-         sys.executable, str(WORKLOADS), name, "--pace", "1.5"],
+         sys.executable, str(WORKLOADS), name, "--pace", f"{pace:.2f}"],
         check=True, capture_output=True, text=True,
     )  # fmt: skip
-    truth = json.loads(Path(f"{prefix}stdout").read_text().strip().splitlines()[-1])
-    del out
-    summary = json.loads(Path(f"{prefix}info.json").read_text())["execution_summary"]
-    usage = [json.loads(line) for line in Path(f"{prefix}usage.jsonl").read_text().splitlines()]
-    return truth, summary, usage
+    return json.loads(Path(f"{prefix}info.json").read_text())["execution_summary"]  # type: ignore[no-any-return]
 
 
-def _inside(samples: list[TreeSample], start: float, end: float) -> list[float]:
+def _busy_intervals(samples: list[TreeSample], start: float, end: float) -> list[float]:
+    """Utilisation of the intervals that lie wholly inside the busy period."""
     return [
-        b.cpu_percent
-        for a, b in itertools.pairwise(samples)
-        if a.timestamp >= start + 0.05 and b.timestamp <= end - 0.05
+        later.cpu_percent
+        for earlier, later in itertools.pairwise(samples)
+        if earlier.timestamp >= start + 0.05 and later.timestamp <= end - 0.05
     ]
 
 
-def accuracy() -> None:
-    rows: list[tuple[str, str, str, str]] = []
+Row = tuple[str, float, float, float]  # measure, truth, ours, con-duct
+
+
+def _rows(name: str, tmp: str, pace: float) -> list[Row]:
+    """One run of a workload under each tool, as rows of the accuracy table."""
+    t, s, samples = _ours(name, pss=name == "cow")
+    d = _duct(name, tmp, pace)
+    if name in {"hold", "spike"}:
+        what = "hold 300 MB 2 s" if name == "hold" else "500 MB spike 0.3 s"
+        return [(f"{what}: peak RSS, MB", t["peak"] / MB, s.peak_rss / MB, d["peak_rss"] / MB)]
+    if name == "children":
+        duct_cpu = d["average_pcpu"] / 100 * d["wall_clock_time"]  # the best it offers
+        return [
+            ("4 children x 0.4 s: CPU s (duct ~)", t["cpu"], s.cpu_seconds, duct_cpu),
+            ("4 children x 0.4 s: peak %CPU", 100.0, s.peak_pcpu, d["peak_pcpu"]),
+        ]
+    if name == "busy":
+        inside = _busy_intervals(samples, t["start"], t["end"])
+        return [("busy core 3 s: %CPU, ours lowest", t["rate"], min(inside), d["peak_pcpu"])]
+    real = (t["allocated"] + t["baseline"]) / MB
+    return [
+        ("300 MB + 4 CoW forks: PSS sum, MB", real, (s.peak_pss or 0) / MB, float("nan")),
+        ("300 MB + 4 CoW forks: RSS sum, MB", 5 * real, s.peak_rss / MB, d["peak_rss"] / MB),
+    ]
+
+
+def accuracy(repeats: int) -> None:
+    table: dict[str, list[Row]] = {}
     with tempfile.TemporaryDirectory() as tmp:
-        for name, measure in _MEASURES.items():
-            truth, summary, samples = _ours(name, pss=name == "cow")
-            d_truth, d_summary, _ = _duct(name, tmp)
-            rows.extend(measure(truth, summary, samples, d_truth, d_summary))
-    width = max(len(row[0]) for row in rows)
-    print("\nAccuracy (each tool against the truth the workload measured in its own run):")
-    print(f"  {'measure':{width}}  {'truth':>16}  {'ours':>16}  {'con-duct':>16}")
-    for label, truth_text, ours_text, duct_text in rows:
-        print(f"  {label:{width}}  {truth_text:>16}  {ours_text:>16}  {duct_text:>16}")
+        for run in range(repeats):
+            pace = 1.2 + 0.7 * run / repeats  # where work falls among con-duct's 1 s samples
+            for name in ("hold", "spike", "children", "busy", "cow"):
+                for row in _rows(name, tmp, pace):
+                    table.setdefault(row[0], []).append(row)
 
+    def cells(rows: list[Row], index: int) -> str:
+        return "/".join("-" if row[index] != row[index] else f"{row[index]:.0f}" for row in rows)
 
-def _mb(value: object) -> str:
-    return f"{float(value) / MB:.0f} MB"  # type: ignore[arg-type]
+    def seconds(rows: list[Row], index: int) -> str:
+        return "/".join(f"{row[index]:.2f}" for row in rows)
 
-
-_Rows = list[tuple[str, str, str, str]]
-
-
-def _hold(t: dict, s: UsageSummary, _: list, dt: dict, d: dict) -> _Rows:  # type: ignore[type-arg]
-    return [("hold 300 MB 2 s: peak RSS", f"{_mb(t['peak'])} / {_mb(dt['peak'])}",
-             _mb(s.peak_rss), _mb(d["peak_rss"]))]  # fmt: skip
-
-
-def _spike(t: dict, s: UsageSummary, _: list, dt: dict, d: dict) -> _Rows:  # type: ignore[type-arg]
-    return [("500 MB spike 0.3 s: peak RSS", f"{_mb(t['peak'])} / {_mb(dt['peak'])}",
-             _mb(s.peak_rss), _mb(d["peak_rss"]))]  # fmt: skip
-
-
-def _children(t: dict, s: UsageSummary, _: list, dt: dict, d: dict) -> _Rows:  # type: ignore[type-arg]
-    duct_cpu = d["average_pcpu"] / 100 * d["wall_clock_time"]
-    return [
-        ("4 children x 0.4 s: CPU seconds", f"{t['cpu']:.2f} / {dt['cpu']:.2f}",
-         f"{s.cpu_seconds:.2f}", f"~{duct_cpu:.2f}"),
-        ("4 children x 0.4 s: peak %CPU", "~100", f"{s.peak_pcpu:.0f}", f"{d['peak_pcpu']:.0f}"),
-    ]  # fmt: skip
-
-
-def _busy(t: dict, _s: UsageSummary, samples: list, dt: dict, d: dict) -> _Rows:  # type: ignore[type-arg]
-    inside = _inside(samples, t["start"], t["end"])
-    text = "/".join(f"{p:.0f}" for p in inside) or "-"
-    return [("busy core 3 s: %CPU in busy intervals", f"{t['rate']:.0f} / {dt['rate']:.0f}",
-             text, f"peak {d['peak_pcpu']:.0f}")]  # fmt: skip
-
-
-def _cow(t: dict, s: UsageSummary, _: list, _dt: dict, d: dict) -> _Rows:  # type: ignore[type-arg]
-    real = t["allocated"] + t["baseline"]
-    return [
-        ("300 MB + 4 CoW forks: real (PSS)", _mb(real), _mb(s.peak_pss), "-"),
-        ("300 MB + 4 CoW forks: RSS sum", "~" + _mb(5 * real), _mb(s.peak_rss), _mb(d["peak_rss"])),
-    ]  # fmt: skip
-
-
-_MEASURES: dict[str, Callable[..., _Rows]] = {
-    "hold": _hold, "spike": _spike, "children": _children, "busy": _busy, "cow": _cow,
-}  # fmt: skip
+    print(f"\nAccuracy, {repeats} runs each (con-duct's busy figure is its peak; truth: the")
+    print("workload's own getrusage / high-water mark / clock, in the run of our column):")
+    print(f"  {'measure':36}{'truth':>16}{'ours':>16}{'con-duct':>16}")
+    for label, rows in table.items():
+        show = seconds if "CPU s" in label else cells
+        print(f"  {label:36}{show(rows, 1):>16}{show(rows, 2):>16}{show(rows, 3):>16}")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--skip-accuracy", action="store_true")
     args = parser.parse_args()
     os.environ.setdefault("PYTHONHASHSEED", "0")
-    overhead(args.seconds)
+    overhead(args.seconds, args.repeats)
     if not args.skip_accuracy:
-        accuracy()
+        accuracy(args.repeats)
 
 
 if __name__ == "__main__":

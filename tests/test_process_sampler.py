@@ -108,8 +108,9 @@ def test_short_lived_children_cpu_is_counted_and_visible() -> None:
         truth = run.go()
         summary = run.finish()
     assert abs(summary.cpu_seconds - truth["cpu"]) <= 0.2 * truth["cpu"]
-    assert summary.peak_pcpu > 50
-    assert max(sample.cpu_percent for sample in run.samples) > 50
+    rate = truth["cpu"] / (truth["end"] - truth["start"]) * 100  # ~95 unless the machine is busy
+    assert summary.peak_pcpu >= 0.7 * rate, (summary.peak_pcpu, rate)
+    assert max(sample.cpu_percent for sample in run.samples) == summary.peak_pcpu
     assert_monotonic(run.samples)
 
 
