@@ -20,7 +20,9 @@ def _with_pyproject_table(project: Path, table: str) -> None:
 
 def _warnings(output: str) -> list[str]:
     return [
-        line for line in output.splitlines() if "otel-kedro:" in line and "written to" not in line
+        line
+        for line in output.splitlines()
+        if "otel-kedro:" in line and "written to" not in line and "otel-kedro: run " not in line
     ]
 
 

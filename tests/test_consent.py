@@ -130,6 +130,7 @@ def test_a_run_with_consent_configured_is_unchanged(example_project: Path) -> No
         "--pipeline",
         "data_processing",
         OTEL_KEDRO_ANNOUNCE="false",
+        OTEL_KEDRO_SUMMARY="false",
     )
     assert result.returncode == 0, result.stderr[-2000:]
     assert "otel-kedro:" not in result.stdout + result.stderr
