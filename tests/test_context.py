@@ -138,3 +138,33 @@ def test_ctrl_c_mid_run_still_writes_a_complete_trace(probe_project: Path, tmp_p
     assert [s.name for s in interrupted] == ["user_code"]
     ids = {s.span_id for s in spans}
     assert all(s.parent_id in ids for s in spans if s.name != "kedro run"), "no orphan spans"
+
+
+def test_sigterm_mid_run_completes_the_files_and_still_dies_of_sigterm(
+    probe_project: Path, tmp_path: Path
+) -> None:
+    started = tmp_path / "user_code_started"
+    process = subprocess.Popen(
+        [str(BIN / "kedro"), "run"],
+        cwd=probe_project,
+        env=clean_env(PROBE_SLEEP="30", PROBE_STARTED=str(started)),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    deadline = time.monotonic() + 120
+    while not started.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    process.send_signal(signal.SIGTERM)
+    output, _ = process.communicate(timeout=120)
+    assert process.returncode == -signal.SIGTERM, output[-2000:]  # as without the plugin
+
+    folder = run_folders(probe_project)[0]
+    spans = read_spans(folder / "traces.jsonl")
+    by_name = {s.name: s for s in spans}
+    assert by_name["RUN __default__"].attributes["cicd.pipeline.result"] == "cancellation"
+    assert by_name["kedro run"].attributes["process.exit.code"] == -signal.SIGTERM
+    assert [s.name for s in spans if s.status_message == "cancelled while running"] == ["user_code"]
+    info = json.loads((folder / "info.json").read_text())
+    assert info["execution_summary"]["num_samples"] >= 1
+    assert (folder / "metrics.jsonl").read_text().strip()

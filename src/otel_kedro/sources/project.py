@@ -39,6 +39,7 @@ from otel_kedro.sources.propagation import (
     traceparent_of,
 )
 from otel_kedro.sources.run_attributes import pipeline_label, run_attributes
+from otel_kedro.sources.termination import TerminationGuard
 
 if TYPE_CHECKING:
     from opentelemetry.trace import Span
@@ -75,6 +76,7 @@ class ProjectSource:
         self._environment = RunEnvironment()
         self._nodes = NodeTracker()
         self._atexit_registered = False
+        self._termination = TerminationGuard(self._terminated)
         os.register_at_fork(after_in_child=self._reset_after_fork)
         RECORDER.add_before_finish(self._end_interrupted_runs)
 
@@ -175,6 +177,7 @@ class ProjectSource:
                 # Registered after the command's handler, so it runs first (atexit is LIFO).
                 atexit.register(self._end_interrupted_runs)
                 self._atexit_registered = True
+        self._termination.install()
 
     def _start_usage(
         self, destination: Destination, settings: Settings, chain: Chain
@@ -226,6 +229,8 @@ class ProjectSource:
                 return
             self._environment.run_finished(run_id)
             only_run = not self._runs
+        if only_run:
+            self._termination.uninstall()
         self._end_run(run, error, attr.RESULT_FAILURE if error else attr.RESULT_SUCCESS, only_run)
 
     def _end_run(self, run: _Run, error: BaseException | None, result: str, only_run: bool) -> None:
@@ -242,6 +247,11 @@ class ProjectSource:
             run.usage.finish(result)
         if not RECORDER.owns(run.scope.destination):
             run.scope.pipeline.close(run.scope.destination)
+
+    def _terminated(self, signum: int) -> None:
+        """SIGTERM: end the command (exit code as Python reports a signal death) and its runs."""
+        RECORDER.command_finished(-signum)
+        self._end_interrupted_runs()
 
     def _end_interrupted_runs(self) -> None:
         """End runs still open when their command or the interpreter ends (Ctrl-C reaches no
