@@ -57,10 +57,12 @@ def test_a_sampled_run_writes_metrics_and_con_duct_files(
     assert len(nodes) == 10, "every node's duration, workers' included"
     peak = max(
         point.as_int or point.as_double
-        for metric in metrics["process.memory.usage"]
-        for point in metric.sum.data_points
+        for metric in metrics["kedro.process.memory.peak"]
+        for point in metric.gauge.data_points
     )
-    assert peak > 150e6
+    # The simulation holds ~600 MB for about one sampling interval: samples of RSS may miss
+    # it, the high-water marks behind the peak metric may not.
+    assert peak > 400e6
 
     info = json.loads((folder / "info.json").read_text())
     summary = info["execution_summary"]
