@@ -116,7 +116,7 @@ class RunUsage:
             nodes = self._write_durations(result)
             self._conduct.finish(summary, _EXIT_CODES.get(result), message=result)
         except Exception as error:  # noqa: BLE001 - usage files are a bonus; never break a run
-            warn_once(f"otel-kedro: resource usage of this run is incomplete ({error!r}).")
+            warn_once(f"resource usage of this run is incomplete ({error!r}).")
             return None
         finally:
             self._metrics.close()

@@ -195,7 +195,7 @@ class ProjectSource:
             )
             usage.start()
         except Exception as error:  # noqa: BLE001 - the run goes on without usage figures
-            warn_once(f"otel-kedro: cannot sample this run's resource usage ({error!r}).")
+            warn_once(f"cannot sample this run's resource usage ({error!r}).")
             return None
         return usage
 
