@@ -4,9 +4,10 @@
 
 1. Overhead: CPU used to watch ``sleep N``. Ours runs in a child Python process that starts
    ``sleep`` and samples it at the default interval; its CPU is that process's getrusage over
-   the watch, minus the same process watching without a sampler. con-duct's is the CPU of
-   ``con-duct run sleep N`` including its ``ps`` children (getrusage of reaped children), minus
-   ``sleep`` alone; its start-up and shut-down cost (``con-duct run true``) is shown apart.
+   the watch (after the imports), minus the same process watching without a sampler.
+   con-duct's is the CPU of ``con-duct run sleep N`` including its ``ps`` children (getrusage
+   of reaped children), minus ``sleep`` alone. "sampling" leaves out start-up and shut-down:
+   ours with no periodic sample, con-duct's ``con-duct run true``.
 2. Accuracy: the workloads of tests/workloads.py under both tools, each against the truth the
    workload measured itself.
 """
@@ -36,6 +37,8 @@ BIN = Path(sys.executable).parent
 _WATCH = """
 import json, resource, subprocess, sys, time
 from otel_kedro.sources.process import ProcessTreeSampler
+if sys.platform.startswith("linux"):
+    import otel_kedro.sources._linux_proc  # imports are paid once per process, not per watch
 interval = float(sys.argv[2])
 def cpu():
     r = resource.getrusage(resource.RUSAGE_SELF)

@@ -27,10 +27,11 @@ failing ``on_sample`` callback is logged once while sampling goes on. A forked c
 the object but not its thread; the sampler records its owner's pid, and in any other process
 its methods take no sample, call no callback and return what was last known.
 
-``DEFAULT_INTERVAL`` is 1.0 s, from ``benchmarks/sampler_overhead.py``: watching one process for
-10 s costs 0.12 % of one core including start and stop (0.06 % while sampling), against 6.5 %
-for con-duct at its default 1 s (2.7 % while sampling); at 0.5 s ours is 0.21 %, over a 0.2 %
-budget. Peaks and short-lived children do not depend on the interval, only time resolution does.
+``DEFAULT_INTERVAL`` is 1.0 s, from ``benchmarks/sampler_overhead.py`` on a shared 2-core VM:
+watching one process for 10 s cost 0.11-0.18 % of one core including start and stop (0.06-0.10 %
+while sampling), against 4.5-6.5 % for con-duct at its default 1 s (1.6-2.7 % while sampling);
+at 0.5 s ours was 0.19-0.28 %, too close to a 0.2 % budget. Peaks and short-lived children do
+not depend on the interval; only the time resolution of utilisation does.
 """
 
 from __future__ import annotations
