@@ -111,11 +111,12 @@ def test_no_traceparent_leaks_after_the_run(probe_project: Path) -> None:
     assert (run.trace_id, run.parent_id) == (INBOUND_TRACE, INBOUND_PARENT)
 
 
-def test_ctrl_c_mid_run_still_writes_a_complete_trace(probe_project: Path, tmp_path: Path) -> None:
+def _signal_mid_run(project: Path, tmp_path: Path, signum: int) -> tuple[int, str]:
+    """Run the probe project and send ``signum`` while a node sleeps; exit code and output."""
     started = tmp_path / "user_code_started"
     process = subprocess.Popen(
         [str(BIN / "kedro"), "run"],
-        cwd=probe_project,
+        cwd=project,
         env=clean_env(PROBE_SLEEP="30", PROBE_STARTED=str(started)),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -124,9 +125,14 @@ def test_ctrl_c_mid_run_still_writes_a_complete_trace(probe_project: Path, tmp_p
     deadline = time.monotonic() + 120
     while not started.exists() and time.monotonic() < deadline:  # inside user_code's sleep
         time.sleep(0.05)
-    process.send_signal(signal.SIGINT)
+    process.send_signal(signum)
     output, _ = process.communicate(timeout=120)
-    assert process.returncode == 1, output[-2000:]
+    return process.returncode, output
+
+
+def test_ctrl_c_mid_run_still_writes_a_complete_trace(probe_project: Path, tmp_path: Path) -> None:
+    returncode, output = _signal_mid_run(probe_project, tmp_path, signal.SIGINT)
+    assert returncode == 1, output[-2000:]
     assert output.count("otel-kedro: trace written to") == 1
 
     spans = read_spans(run_folders(probe_project)[0] / "traces.jsonl")
@@ -143,21 +149,8 @@ def test_ctrl_c_mid_run_still_writes_a_complete_trace(probe_project: Path, tmp_p
 def test_sigterm_mid_run_completes_the_files_and_still_dies_of_sigterm(
     probe_project: Path, tmp_path: Path
 ) -> None:
-    started = tmp_path / "user_code_started"
-    process = subprocess.Popen(
-        [str(BIN / "kedro"), "run"],
-        cwd=probe_project,
-        env=clean_env(PROBE_SLEEP="30", PROBE_STARTED=str(started)),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    deadline = time.monotonic() + 120
-    while not started.exists() and time.monotonic() < deadline:
-        time.sleep(0.05)
-    process.send_signal(signal.SIGTERM)
-    output, _ = process.communicate(timeout=120)
-    assert process.returncode == -signal.SIGTERM, output[-2000:]  # as without the plugin
+    returncode, output = _signal_mid_run(probe_project, tmp_path, signal.SIGTERM)
+    assert returncode == -signal.SIGTERM, output[-2000:]  # as without the plugin
 
     folder = run_folders(probe_project)[0]
     spans = read_spans(folder / "traces.jsonl")
