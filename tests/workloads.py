@@ -48,7 +48,12 @@ def cpu_children() -> float:
 
 
 def max_rss() -> int:
-    """This process's RSS high-water mark in bytes (ru_maxrss is KiB on Linux)."""
+    """This process's RSS high-water mark in bytes. On Linux VmHWM, not ru_maxrss: the kernel
+    carries the forked parent's size (pytest's) into the maxrss of an exec'd child.
+    """
+    status = Path("/proc/self/status")
+    if status.exists():
+        return int(status.read_text().split("VmHWM:")[1].split()[0]) * 1024
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return peak if sys.platform == "darwin" else peak * 1024
 
