@@ -76,6 +76,7 @@ def test_a_consenting_opted_in_run_sends_kedro_telemetry_events(
         props = event["properties"]
         assert all(_allowed(key) for key in props), sorted(props)
         assert props["username"].startswith(HASH_PREFIX)
+        assert props["project_version"] == run.attributes["kedro.version"]
         assert props["project_id"].startswith(HASH_PREFIX)
         assert event["identity"] == props["username"]
         moment = dt.datetime.fromisoformat(event["timestamp"].replace("Z", "+00:00"))

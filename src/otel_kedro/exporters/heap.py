@@ -153,8 +153,13 @@ class HeapDelivery:
             "os": sys.platform,
             "is_ci_env": _is_ci(self.facts.environ),
         }
+        spans = _spans(folder)
+        # kedro-telemetry sends the Kedro version with every event; the run span knows it.
+        common["project_version"] = next(
+            (v[attr.KEDRO_VERSION] for _, _, _, v in spans if attr.KEDRO_VERSION in v), None
+        )
         events: list[dict[str, Any]] = []
-        for name, start, end, values in _spans(folder):
+        for name, start, end, values in spans:
             args = values.get(attr.PROCESS_COMMAND_ARGS)
             if isinstance(args, list) and name.startswith(attr.COMMAND_SPAN_PREFIX + " "):
                 # Masked again: idempotent, and safe even if the files chain was told not to.
@@ -169,7 +174,6 @@ class HeapDelivery:
             elif attr.CICD_PIPELINE_RUN_ID in values and name.startswith(_RUN):
                 properties = {
                     **common,
-                    "project_version": values.get(attr.KEDRO_VERSION),
                     **_statistics(values),
                     "run_result": values.get(attr.CICD_PIPELINE_RESULT),
                     "run_duration_s": round(max(0, end - start) / 1e9, 3),
