@@ -160,4 +160,5 @@ def test_sigterm_mid_run_completes_the_files_and_still_dies_of_sigterm(
     assert [s.name for s in spans if s.status_message == "cancelled while running"] == ["user_code"]
     info = json.loads((folder / "info.json").read_text())
     assert info["execution_summary"]["num_samples"] >= 1
+    assert info["execution_summary"]["exit_code"] == -signal.SIGTERM, "the command's, not the run's"
     assert (folder / "metrics.jsonl").read_text().strip()

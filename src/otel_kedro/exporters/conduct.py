@@ -359,3 +359,18 @@ def _system(cpu_total: int, memory_total: int) -> dict[str, Any]:
         "distro_pretty_name": release.get("PRETTY_NAME", ""),
         "distro_build_id": release.get("BUILD_ID", ""),
     }
+
+
+def record_exit_code(folder: Path, exit_code: int) -> None:
+    """Put the command's exit code into a finished run's ``info.json`` (written at the run's
+    end, before the command's exit code existed); nothing when the run wrote no ``info.json``.
+    """
+    path = folder / INFO_FILE
+    try:
+        info = json.loads(path.read_text(encoding="utf-8"))
+    except (FileNotFoundError, ValueError):
+        return
+    info["execution_summary"]["exit_code"] = exit_code
+    temporary = folder / f".{INFO_FILE}.{os.getpid()}.{threading.get_ident()}.tmp"
+    temporary.write_text(json.dumps(info), encoding="utf-8")
+    temporary.replace(path)

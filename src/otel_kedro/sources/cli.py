@@ -160,6 +160,10 @@ class CommandRecorder:
                 command.span.set_status(Status(StatusCode.ERROR, f"exit code {code}"))
         command.span.end()
         if command.pipeline is not None and command.destination is not None:
+            if exit_code is not UNKNOWN_EXIT:
+                from otel_kedro.exporters.conduct import record_exit_code
+
+                record_exit_code(command.destination.folder, _exit_code(exit_code))
             command.pipeline.close(command.destination)
 
 
