@@ -9,6 +9,7 @@ holds every process's spans (ParallelRunner workers included).
 
 from __future__ import annotations
 
+import os
 import sys
 import threading
 import time
@@ -85,8 +86,6 @@ class RunUsage:
 
     def _on_sample(self, sample: TreeSample) -> None:
         """Runs on the sampler's thread: stream to con-duct, batch for metrics, feed the meter."""
-        import os
-
         own = next((p for p in sample.processes if p.pid == os.getpid()), None)
         if own is not None:
             self._meter.observe_rss(own.rss)
