@@ -24,8 +24,8 @@ if TYPE_CHECKING:
     from opentelemetry.sdk.resources import Resource
 
     from otel_kedro.exporters.conduct import ConductWriter
+    from otel_kedro.exporters.files import SpanRecord
     from otel_kedro.exporters.metrics import MetricsFileWriter
-    from otel_kedro.exporters.summary import SpanRecord
     from otel_kedro.processors.chain import Chain
     from otel_kedro.settings import Settings
     from otel_kedro.sources.node_usage import NodeUsageMeter
@@ -128,8 +128,8 @@ class RunUsage:
 
     def _write_durations(self, result: str) -> list[SpanRecord]:
         """Kedro's duration histograms, from every process's spans; returns the node spans."""
+        from otel_kedro.exporters.files import read_span_records
         from otel_kedro.exporters.metrics import KedroDurations
-        from otel_kedro.exporters.summary import read_span_records
 
         durations = KedroDurations(start_time=self._start)
         nodes = []

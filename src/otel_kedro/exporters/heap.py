@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any, Final
 from otel_kedro import __version__
 from otel_kedro import attributes as attr
 from otel_kedro.exporters._delivery import delivered, record_delivery
-from otel_kedro.exporters.otlp import attribute_values, read_requests
+from otel_kedro.exporters.files import read_span_records
 from otel_kedro.processors.cli_args import command_path, mask_command_args
 from otel_kedro.processors.identifiers import hash_identifier
 
@@ -86,18 +86,6 @@ def _limit(properties: Mapping[str, Any]) -> dict[str, str | int | float]:
     return result
 
 
-def _spans(folder: Path) -> list[tuple[str, int, int, dict[str, Any]]]:
-    """(name, start ns, end ns, attributes) of every span in the run's trace file."""
-    return [
-        (span.name, span.start_time_unix_nano, span.end_time_unix_nano,
-         attribute_values(span.attributes))
-        for request in read_requests(folder)
-        for resource_spans in request.resource_spans
-        for scope_spans in resource_spans.scope_spans
-        for span in scope_spans.spans
-    ]  # fmt: skip
-
-
 def _statistics(run: Mapping[str, Any]) -> dict[str, Any]:
     """kedro-telemetry's project statistics from the run span's attributes."""
     result: dict[str, Any] = {
@@ -153,13 +141,15 @@ class HeapDelivery:
             "os": sys.platform,
             "is_ci_env": _is_ci(self.facts.environ),
         }
-        spans = _spans(folder)
+        spans = list(read_span_records(folder))
         # kedro-telemetry sends the Kedro version with every event; the run span knows it.
         common["project_version"] = next(
-            (v[attr.KEDRO_VERSION] for _, _, _, v in spans if attr.KEDRO_VERSION in v), None
+            (s.attributes[attr.KEDRO_VERSION] for s in spans if attr.KEDRO_VERSION in s.attributes),
+            None,
         )
         events: list[dict[str, Any]] = []
-        for name, start, end, values in spans:
+        for span in spans:
+            name, values = span.name, span.attributes
             args = values.get(attr.PROCESS_COMMAND_ARGS)
             if isinstance(args, list) and name.startswith(attr.COMMAND_SPAN_PREFIX + " "):
                 # Masked again: idempotent, and safe even if the files chain was told not to.
@@ -170,15 +160,15 @@ class HeapDelivery:
                     "command": " ".join(masked),
                     "main_command": path.split(" ", 1)[0] if path else "",
                 }
-                events.append(self._event(CLI_EVENT, start, properties, folder))
+                events.append(self._event(CLI_EVENT, span.start_ns, properties, folder))
             elif attr.CICD_PIPELINE_RUN_ID in values and name.startswith(_RUN):
                 properties = {
                     **common,
                     **_statistics(values),
                     "run_result": values.get(attr.CICD_PIPELINE_RESULT),
-                    "run_duration_s": round(max(0, end - start) / 1e9, 3),
+                    "run_duration_s": round(span.seconds, 3),
                 }
-                events.append(self._event(STATISTICS_EVENT, end, properties, folder))
+                events.append(self._event(STATISTICS_EVENT, span.end_ns, properties, folder))
         return events[:MAX_EVENTS]
 
     def _event(

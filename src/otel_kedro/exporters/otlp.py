@@ -147,7 +147,7 @@ def _hex_to_base64(node: Any) -> None:
             _hex_to_base64(item)
 
 
-def attribute_values(key_values: Iterable[KeyValue]) -> dict[str, Any]:
+def _attribute_values(key_values: Iterable[KeyValue]) -> dict[str, Any]:
     """Protobuf attributes as plain Python values (scalars and arrays of scalars)."""
     result: dict[str, Any] = {}
     for item in key_values:
@@ -166,7 +166,7 @@ def replace_attributes(key_values: Any, chain: Chain) -> None:
     """Apply the chain to a repeated ``KeyValue`` field in place. Values the chain cannot see
     (maps, bytes; span attributes never hold them) are dropped: nothing unprocessed leaves.
     """
-    processed = chain.attributes(attribute_values(key_values))
+    processed = chain.attributes(_attribute_values(key_values))
     del key_values[:]
     for key, value in processed.items():
         item = key_values.add()

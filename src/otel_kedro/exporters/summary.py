@@ -6,67 +6,18 @@ the run's own trace file (so ParallelRunner workers' nodes are included), and pr
 
 from __future__ import annotations
 
-import dataclasses
-import json
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from otel_kedro import attributes as attr
-from otel_kedro.exporters.files import TRACES_FILE
-from otel_kedro.sources.usage import UsageSummary
+
+if TYPE_CHECKING:
+    from otel_kedro.exporters.files import SpanRecord
+    from otel_kedro.sources.usage import UsageSummary
 
 _TOP = 3
-
-
-@dataclasses.dataclass(frozen=True)
-class SpanRecord:
-    """What the summary and the duration histograms need of one span in ``traces.jsonl``."""
-
-    name: str
-    start_ns: int
-    end_ns: int
-    attributes: dict[str, Any]
-
-    @property
-    def seconds(self) -> float:
-        """The span's duration."""
-        return max(0, self.end_ns - self.start_ns) / 1e9
-
-
-def _value(value: dict[str, Any]) -> Any:
-    """An OTLP JSON ``AnyValue`` as a Python value (int64 is written as a string)."""
-    if "intValue" in value:
-        return int(value["intValue"])
-    if "arrayValue" in value:
-        return [_value(v) for v in value["arrayValue"].get("values", [])]
-    for key in ("stringValue", "doubleValue", "boolValue"):
-        if key in value:
-            return value[key]
-    return None
-
-
-def read_span_records(folder: Path) -> Iterator[SpanRecord]:
-    """Every span of a run folder's trace file, without protobuf (cheap at the end of a run)."""
-    try:
-        text = (folder / TRACES_FILE).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        return
-    for line in text.splitlines():
-        if not line.strip():
-            continue
-        for resource_spans in json.loads(line).get("resourceSpans", []):
-            for scope_spans in resource_spans.get("scopeSpans", []):
-                for span in scope_spans.get("spans", []):
-                    yield SpanRecord(
-                        name=span.get("name", ""),
-                        start_ns=int(span.get("startTimeUnixNano", 0)),
-                        end_ns=int(span.get("endTimeUnixNano", 0)),
-                        attributes={
-                            a["key"]: _value(a.get("value", {})) for a in span.get("attributes", [])
-                        },
-                    )
 
 
 def _size(size: float) -> str:
