@@ -109,14 +109,14 @@ class HeapFacts:
 
     identity: str
     project_id: str
-    environ: Mapping[str, str]
+    is_ci: bool
 
     @classmethod
     def of(cls, key: bytes, project_path: Path, package_name: str | None) -> HeapFacts:
         """Hashed user (user name at host name) and project (path and package) identities."""
         user = f"{getpass.getuser()}@{socket.gethostname()}"
         project = f"{project_path.resolve()}:{package_name or ''}"
-        return cls(hash_identifier(user, key), hash_identifier(project, key), dict(os.environ))
+        return cls(hash_identifier(user, key), hash_identifier(project, key), _is_ci(os.environ))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -139,7 +139,7 @@ class HeapDelivery:
             "telemetry_version": f"otel-kedro {__version__}",
             "python_version": sys.version.split()[0],
             "os": sys.platform,
-            "is_ci_env": _is_ci(self.facts.environ),
+            "is_ci_env": self.facts.is_ci,
         }
         spans = list(read_span_records(folder))
         # kedro-telemetry sends the Kedro version with every event; the run span knows it.
