@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import threading
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Final
+
+from otel_kedro.exporters.files import write_json_atomically
 
 DELIVERY_FILE: Final = "delivery.json"
 
@@ -36,9 +37,7 @@ def record_delivery(folder: Path, key: str, **facts: object) -> None:
     with _record_lock:
         document = delivered(folder)
         document[key] = {**facts, "at": dt.datetime.now(dt.timezone.utc).isoformat()}
-        temporary = folder / f".{DELIVERY_FILE}.{os.getpid()}.{threading.get_ident()}"
-        temporary.write_text(json.dumps(document, indent=2), encoding="utf-8")
-        temporary.replace(folder / DELIVERY_FILE)
+        write_json_atomically(folder / DELIVERY_FILE, document, indent=2)
 
 
 def deliver_in_background(

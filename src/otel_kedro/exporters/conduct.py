@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from otel_kedro import __version__
-from otel_kedro.exporters.files import AtomicAppendStream
+from otel_kedro.exporters.files import AtomicAppendStream, write_json_atomically
 from otel_kedro.sources.usage import ProcessUsage, TreeSample, UsageSummary
 
 INFO_FILE: Final = "info.json"
@@ -277,9 +277,7 @@ class ConductWriter:
             self._write_record()
             self._usage.flush()
             info = self._info(summary, exit_code, message)
-        temporary = self._folder / f".{INFO_FILE}.{os.getpid()}.{threading.get_ident()}.tmp"
-        temporary.write_text(json.dumps(info), encoding="utf-8")
-        temporary.replace(self.info_path)
+        write_json_atomically(self.info_path, info)
 
     def close(self) -> None:
         """Release the usage file (``finish`` first, or the last record is lost)."""
@@ -371,6 +369,4 @@ def record_exit_code(folder: Path, exit_code: int) -> None:
     except (FileNotFoundError, ValueError):
         return
     info["execution_summary"]["exit_code"] = exit_code
-    temporary = folder / f".{INFO_FILE}.{os.getpid()}.{threading.get_ident()}.tmp"
-    temporary.write_text(json.dumps(info), encoding="utf-8")
-    temporary.replace(path)
+    write_json_atomically(path, info)

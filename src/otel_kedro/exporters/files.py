@@ -133,6 +133,15 @@ def traces_exporter(folder: Path) -> SpanExporter:
     return JsonLinesSpanExporter(folder / TRACES_FILE)
 
 
+def write_json_atomically(path: Path, document: object, *, indent: int | None = None) -> None:
+    """Replace ``path`` with ``document`` as JSON in one rename, so a reader (or a concurrent
+    writer in another process or thread) never sees half a file.
+    """
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    temporary.write_text(json.dumps(document, indent=indent), encoding="utf-8")
+    temporary.replace(path)
+
+
 @dataclasses.dataclass(frozen=True)
 class SpanRecord:
     """What the summary and the duration histograms need of one span in ``traces.jsonl``."""
