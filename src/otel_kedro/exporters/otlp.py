@@ -95,14 +95,19 @@ def target_from_env(environ: Mapping[str, str], endpoint: str | None = None) -> 
 
 
 def prepare(target: OtlpTarget) -> None:
-    """Import what sending needs now, while the run is starting, so that the bounded wait at
-    its end is spent sending rather than importing (50 to 100 ms for requests or grpc).
+    """Import what sending traces and metrics needs now, while the run is starting, so that the
+    bounded wait at its end is spent sending rather than importing (50 to 100 ms for requests
+    or grpc).
     """
     from google.protobuf import json_format  # noqa: F401
+    from opentelemetry.proto.collector.metrics.v1 import metrics_service_pb2  # noqa: F401
     from opentelemetry.proto.collector.trace.v1 import trace_service_pb2  # noqa: F401
 
     if target.protocol == GRPC:
         import grpc  # noqa: F401
+        from opentelemetry.proto.collector.metrics.v1 import (  # noqa: F401
+            metrics_service_pb2_grpc,
+        )
         from opentelemetry.proto.collector.trace.v1 import trace_service_pb2_grpc  # noqa: F401
     else:
         import requests  # noqa: F401

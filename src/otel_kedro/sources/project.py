@@ -42,6 +42,7 @@ from otel_kedro.sources.run_attributes import pipeline_label, run_attributes
 from otel_kedro.sources.termination import TerminationGuard
 
 if TYPE_CHECKING:
+    from opentelemetry.sdk.resources import Resource
     from opentelemetry.trace import Span
 
     from otel_kedro.processors.chain import Chain
@@ -157,7 +158,11 @@ class ProjectSource:
             dataset_spans=settings.dataset_spans,
             catalog=catalog,
         )
-        usage = self._start_usage(destination, settings, chain) if settings.sampler else None
+        usage = (
+            self._start_usage(destination, settings, chain, pipeline_.resource())
+            if settings.sampler
+            else None
+        )
         traceparent, tracestate = traceparent_of(run_context)
         handoff = RunHandoff(
             traceparent=traceparent,
@@ -180,19 +185,13 @@ class ProjectSource:
         self._termination.install()
 
     def _start_usage(
-        self, destination: Destination, settings: Settings, chain: Chain
+        self, destination: Destination, settings: Settings, chain: Chain, resource: Resource
     ) -> RunUsage | None:
         """Start sampling the process tree for this run's metrics, con-duct files and summary."""
         from otel_kedro.run_usage import RunUsage
 
         try:
-            usage = RunUsage(
-                destination.folder,
-                settings,
-                chain,
-                get_pipeline().resource(),
-                self._nodes.usage,
-            )
+            usage = RunUsage(destination.folder, settings, chain, resource, self._nodes.usage)
             usage.start()
         except Exception as error:  # noqa: BLE001 - the run goes on without usage figures
             warn_once(f"cannot sample this run's resource usage ({error!r}).")
