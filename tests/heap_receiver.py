@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
+
+from tests.otlp_receivers import LoopbackHttpServer
 
 
 def problems_of(body: Any) -> list[str]:
@@ -38,7 +39,7 @@ def problems_of(body: Any) -> list[str]:
     return problems
 
 
-class HeapReceiver:
+class HeapReceiver(LoopbackHttpServer):
     """POST /api/track with a JSON body."""
 
     def __init__(self) -> None:
@@ -68,18 +69,9 @@ class HeapReceiver:
             def log_message(self, *args: object) -> None:
                 pass
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.endpoint = f"http://127.0.0.1:{self._server.server_address[1]}/api/track"
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._serve(Handler)
+        self.endpoint = f"{self.address}/api/track"
 
     @property
     def events(self) -> list[dict[str, Any]]:
         return [event for body in self.bodies for event in body.get("events", [body])]
-
-    def __enter__(self) -> HeapReceiver:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._server.shutdown()
-        self._server.server_close()

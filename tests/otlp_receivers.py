@@ -7,7 +7,7 @@ import socket
 import threading
 from concurrent import futures
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, TypeVar
 
 import grpc
 from opentelemetry.proto.collector.metrics.v1 import metrics_service_pb2_grpc
@@ -42,7 +42,27 @@ def metric_names(requests: list[ExportMetricsServiceRequest]) -> set[str]:
     }
 
 
-class HttpReceiver:
+_Server = TypeVar("_Server", bound="LoopbackHttpServer")
+
+
+class LoopbackHttpServer:
+    """A threaded HTTP server on a free loopback port, serving while used as a context manager."""
+
+    def _serve(self, handler: type[BaseHTTPRequestHandler]) -> None:
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.address = f"http://127.0.0.1:{self._server.server_address[1]}"
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    def __enter__(self: _Server) -> _Server:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+
+class HttpReceiver(LoopbackHttpServer):
     """POST /v1/traces and /v1/metrics with protobuf bodies, answered as OTLP/HTTP says."""
 
     def __init__(self, *, metrics: bool = True) -> None:
@@ -82,17 +102,8 @@ class HttpReceiver:
             def log_message(self, *args: object) -> None:
                 pass
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.endpoint = f"http://127.0.0.1:{self._server.server_address[1]}"
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-
-    def __enter__(self) -> HttpReceiver:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        self._serve(Handler)
+        self.endpoint = self.address
 
 
 class _MetricsService(metrics_service_pb2_grpc.MetricsServiceServicer):
