@@ -20,7 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.kedro_projects import BIN, chain_registry, clean_env, write_project
+from tests.support.kedro_projects import BIN, chain_registry, clean_env, write_project
 
 _IMPORT_PROBE = """
 import time

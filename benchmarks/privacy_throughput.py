@@ -20,9 +20,9 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
 from otel_kedro.exporters.files import traces_exporter
-from otel_kedro.processors._apply import ProcessedSpanExporter
+from otel_kedro.processors.apply import ProcessedSpanExporter
 from otel_kedro.processors.chain import Chain, PrivacySettings, build_chain
-from otel_kedro.resource import build_resource
+from otel_kedro.sources.resource import build_resource
 
 _BATCH = 512
 

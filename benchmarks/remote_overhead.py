@@ -17,8 +17,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.kedro_projects import clean_env, copy_example, run_kedro
-from tests.otlp_receivers import BlackHole, HttpReceiver, refused_endpoint
+from tests.support.kedro_projects import clean_env, copy_example, run_kedro
+from tests.support.otlp_receivers import BlackHole, HttpReceiver, refused_endpoint
 
 
 def _env(tmp: Path, **extra: str) -> dict[str, str]:

@@ -28,17 +28,17 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.workloads import MB, WORKLOADS
+from tests.support.workloads import MB, WORKLOADS
 
-from otel_kedro.sources.process import DEFAULT_INTERVAL, ProcessTreeSampler
-from otel_kedro.sources.usage import TreeSample, UsageSummary
+from otel_kedro.sources.process.sampler import DEFAULT_INTERVAL, ProcessTreeSampler
+from otel_kedro.model.usage import TreeSample, UsageSummary
 
 BIN = Path(sys.executable).parent
 _WATCH = """
 import json, resource, subprocess, sys, time
-from otel_kedro.sources.process import ProcessTreeSampler
+from otel_kedro.sources.process.sampler import ProcessTreeSampler
 if sys.platform.startswith("linux"):
-    import otel_kedro.sources._linux_proc  # imports are paid once per process, not per watch
+    import otel_kedro.sources.process._linux_proc  # imports are paid once per process, not per watch
 interval = float(sys.argv[2])
 def cpu():
     r = resource.getrusage(resource.RUSAGE_SELF)

@@ -13,11 +13,11 @@ from typing import TYPE_CHECKING, Any
 from kedro.framework.cli.hooks import cli_hook_impl
 from kedro.framework.hooks import hook_impl
 
-from otel_kedro._log import guarded
-from otel_kedro._switch import sdk_disabled
+from otel_kedro.diagnostics import guarded
+from otel_kedro.config.environment import sdk_disabled
 
 if TYPE_CHECKING:
-    from otel_kedro.sources.project import ProjectSource
+    from otel_kedro.runs.root import ProjectSource
 
 
 _project_source: ProjectSource | None = None
@@ -29,7 +29,7 @@ def _source() -> ProjectSource | None:
     if _project_source is None:
         if sdk_disabled(os.environ):
             return None
-        from otel_kedro.sources.project import get_source
+        from otel_kedro.runs.root import get_source
 
         _project_source = get_source()
     return _project_source
@@ -124,7 +124,7 @@ class CliHooks:
     def before_command_run(self, command_args: list[str]) -> None:
         """Note the command's start and masked arguments (cheap: no OpenTelemetry import)."""
         if not sdk_disabled(os.environ):
-            from otel_kedro.sources.cli import RECORDER
+            from otel_kedro.sources.kedro.command import RECORDER
 
             RECORDER.command_started(command_args)
 
@@ -132,7 +132,7 @@ class CliHooks:
     @guarded
     def after_command_run(self, exit_code: int) -> None:
         """End the command span with the exit code and write the run's files."""
-        from otel_kedro.sources.cli import RECORDER
+        from otel_kedro.sources.kedro.command import RECORDER
 
         RECORDER.command_finished(exit_code)
 

@@ -35,7 +35,7 @@ from typing import Any, Final
 
 from otel_kedro import __version__
 from otel_kedro.exporters.files import AtomicAppendStream, write_json_atomically
-from otel_kedro.sources.usage import ProcessUsage, TreeSample, UsageSummary
+from otel_kedro.model.usage import ProcessUsage, TreeSample, UsageSummary
 
 INFO_FILE: Final = "info.json"
 USAGE_FILE: Final = "usage.jsonl"

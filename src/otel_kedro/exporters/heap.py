@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from otel_kedro import __version__
 from otel_kedro import attributes as attr
-from otel_kedro.exporters._delivery import delivered, record_delivery
+from otel_kedro.exporters.delivery import delivered, record_delivery
 from otel_kedro.exporters.files import read_span_records
 from otel_kedro.processors.cli_args import command_path, mask_command_args
 from otel_kedro.processors.identifiers import hash_identifier

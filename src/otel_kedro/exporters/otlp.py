@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, TypeVar
 from urllib.parse import unquote
 
-from otel_kedro.exporters._delivery import delivered, record_delivery
+from otel_kedro.exporters.delivery import delivered, record_delivery
 from otel_kedro.exporters.files import TRACES_FILE
 
 if TYPE_CHECKING:

@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
-from otel_kedro.exporters._delivery import record_delivery
+from otel_kedro.exporters.delivery import record_delivery
 from otel_kedro.exporters.files import METRICS_FILE
 from otel_kedro.exporters.otlp import OtlpTarget, read_json_lines, replace_attributes, send
 

@@ -1,0 +1,70 @@
+"""What every remote destination shares: the per-run record of what was acknowledged, and
+delivery off the hot path with one bounded wait for all destinations of a run.
+
+Each destination that acknowledged a run is recorded in the run folder's ``delivery.json`` under
+its own key (``otlp http/protobuf http://…``, ``heap https://…``), so ``otel-kedro replay`` sends
+only what is missing and never sends a run twice to one destination unless forced.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import threading
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, Final
+
+from otel_kedro.exporters.files import write_json_atomically
+
+DELIVERY_FILE: Final = "delivery.json"
+
+_record_lock = threading.Lock()
+
+
+def delivered(folder: Path) -> dict[str, Any]:
+    """What ``delivery.json`` says each destination acknowledged."""
+    try:
+        document = json.loads((folder / DELIVERY_FILE).read_text(encoding="utf-8"))
+    except (FileNotFoundError, ValueError):
+        return {}
+    return document if isinstance(document, dict) else {}
+
+
+def record_delivery(folder: Path, key: str, **facts: object) -> None:
+    """Note that destination ``key`` acknowledged this run (atomically, for concurrent writers)."""
+    with _record_lock:
+        document = delivered(folder)
+        document[key] = {**facts, "at": dt.datetime.now(dt.timezone.utc).isoformat()}
+        write_json_atomically(folder / DELIVERY_FILE, document, indent=2)
+
+
+def deliver_in_background(
+    folder: Path, jobs: Sequence[tuple[str, Callable[[Path], object]]], wait_s: float
+) -> list[threading.Thread]:
+    """Run each ``(destination, job)`` on its own daemon thread and wait at most ``wait_s`` for
+    all of them together: a slow or silent endpoint can never hold up the user's command, and
+    whatever is not acknowledged stays on disk for ``otel-kedro replay``.
+    """
+    from otel_kedro.diagnostics import logger
+
+    def work(destination: str, job: Callable[[Path], object]) -> None:
+        try:
+            job(folder)
+        except Exception as error:  # noqa: BLE001 - recorded as undelivered, replayable
+            logger.info(
+                "otel-kedro: %s not delivered to %s (%s); replay it with `otel-kedro replay`",
+                folder.name, destination, type(error).__name__,
+            )  # fmt: skip
+
+    threads = [
+        threading.Thread(target=work, args=job, name="otel-kedro-delivery", daemon=True)
+        for job in jobs
+    ]
+    for thread in threads:
+        thread.start()
+    deadline = time.monotonic() + wait_s
+    for thread in threads:
+        thread.join(max(0.0, deadline - time.monotonic()))
+    return threads

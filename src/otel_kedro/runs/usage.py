@@ -1,0 +1,155 @@
+"""Wires one run's process-tree sampler (a source) to its writers: ``metrics.jsonl``, con-duct's
+``info.json``/``usage.jsonl``, the node usage meter, and the end-of-run summary.
+
+Samples are streamed to the con-duct writer as they come and batched into ``metrics.jsonl``
+every few seconds, so a long run's files grow as it goes and a killed run keeps what it had.
+At the end, the Kedro duration histograms are computed from the run's own trace file, which
+holds every process's spans (ParallelRunner workers included).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Final
+
+from otel_kedro import __version__
+from otel_kedro import attributes as attr
+from otel_kedro.diagnostics import warn_once
+
+if TYPE_CHECKING:
+    from opentelemetry.sdk.resources import Resource
+
+    from otel_kedro.exporters.conduct import ConductWriter
+    from otel_kedro.exporters.files import SpanRecord
+    from otel_kedro.exporters.metrics_file import MetricsFileWriter
+    from otel_kedro.processors.chain import Chain
+    from otel_kedro.config.settings import Settings
+    from otel_kedro.sources.kedro.node_usage import NodeUsageMeter
+    from otel_kedro.sources.process.sampler import ProcessTreeSampler
+    from otel_kedro.model.usage import TreeSample, UsageSummary
+
+METRICS_BATCH_SECONDS: Final = 10.0
+_EXIT_CODES: Final = {attr.RESULT_SUCCESS: 0, attr.RESULT_FAILURE: 1}
+
+
+class RunUsage:
+    """The sampler and writers of one run, started with it and finished at its end."""
+
+    def __init__(
+        self,
+        folder: Path,
+        settings: Settings,
+        chain: Chain,
+        resource: Resource,
+        meter: NodeUsageMeter,
+    ) -> None:
+        from otel_kedro.exporters.conduct import ConductWriter
+        from otel_kedro.exporters.metrics_file import MetricsFileWriter
+        from otel_kedro.sources.process.sampler import DEFAULT_INTERVAL, ProcessTreeSampler
+
+        self._folder = folder
+        self._settings = settings
+        self._chain = chain
+        self._meter = meter
+        self._start = time.time()
+        self._lock = threading.Lock()
+        self._pending: list[TreeSample] = []
+        self._flushed_at = time.monotonic()
+        self._finished = False
+        self._metrics: MetricsFileWriter = MetricsFileWriter(
+            folder, resource, __version__, attributes=chain.attributes, start_time=self._start
+        )
+        self._conduct: ConductWriter = ConductWriter(
+            folder,
+            command=" ".join(sys.argv),
+            working_directory=str(Path.cwd()),
+            text=self._command_text,
+        )
+        self._sampler: ProcessTreeSampler = ProcessTreeSampler(
+            interval=settings.sample_interval or DEFAULT_INTERVAL,
+            pss=settings.pss,
+            on_sample=self._on_sample,
+        )
+
+    def _command_text(self, text: str) -> str:
+        """A command line as the files chain masks and scrubs it (``python -c *****``)."""
+        masked = self._chain.attributes({"process.command_line": text})
+        return str(masked.get("process.command_line", ""))
+
+    def start(self) -> None:
+        """Start sampling (a first sample is taken at once)."""
+        self._sampler.start()
+
+    def _on_sample(self, sample: TreeSample) -> None:
+        """Runs on the sampler's thread: stream to con-duct, batch for metrics, feed the meter."""
+        own = next((p for p in sample.processes if p.pid == os.getpid()), None)
+        if own is not None:
+            self._meter.observe_rss(own.rss)
+        self._conduct.add_sample(sample)
+        with self._lock:
+            self._pending.append(sample)
+            due = time.monotonic() - self._flushed_at >= METRICS_BATCH_SECONDS
+            batch = self._take() if due else []
+        self._metrics.add_samples(batch)
+
+    def _take(self) -> list[TreeSample]:
+        batch, self._pending = self._pending, []
+        self._flushed_at = time.monotonic()
+        return batch
+
+    def finish(self, result: str) -> UsageSummary | None:
+        """Stop sampling and write every file; print the summary once. Never raises."""
+        with self._lock:
+            if self._finished:
+                return None
+            self._finished = True
+        try:
+            summary = self._sampler.stop()
+            with self._lock:
+                batch = self._take()
+            self._metrics.add_samples(batch)
+            nodes = self._write_durations(result)
+            self._conduct.finish(summary, _EXIT_CODES.get(result), message=result)
+        except Exception as error:  # noqa: BLE001 - usage files are a bonus; never break a run
+            warn_once(f"resource usage of this run is incomplete ({error!r}).")
+            return None
+        finally:
+            self._metrics.close()
+            self._conduct.close()
+        if self._settings.summary:
+            from otel_kedro.exporters.console import format_summary
+
+            print(format_summary(summary, result, nodes, self._folder), file=sys.stderr)  # noqa: T201
+        return summary
+
+    def _write_durations(self, result: str) -> list[SpanRecord]:
+        """Kedro's duration histograms, from every process's spans; returns the node spans."""
+        from otel_kedro.exporters.files import read_span_records
+        from otel_kedro.exporters.metrics_file import KedroDurations
+
+        durations = KedroDurations(start_time=self._start)
+        nodes = []
+        for span in read_span_records(self._folder):
+            values = span.attributes
+            if attr.CICD_TASK_NAME in values:
+                nodes.append(span)
+                durations.record_node(
+                    str(values[attr.CICD_TASK_NAME]), span.seconds,
+                    str(values.get(attr.CICD_TASK_RUN_RESULT, result)),
+                )  # fmt: skip
+            elif attr.KEDRO_DATASET_NAME in values:
+                name = str(values[attr.KEDRO_DATASET_NAME])
+                if span.name.startswith(attr.LOAD_SPAN_PREFIX):
+                    durations.record_dataset("load", name, span.seconds)
+                else:
+                    durations.record_dataset("save", name, span.seconds)
+            elif attr.CICD_PIPELINE_RUN_ID in values:
+                durations.record_run(
+                    str(values.get(attr.CICD_PIPELINE_NAME, "")), span.seconds, result
+                )
+        self._metrics.add_metrics(durations.metrics())
+        return nodes

@@ -1,0 +1,132 @@
+"""Per-destination chains: defaults, configuration, and what each destination lets through."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from otel_kedro.processors.chain import (
+    HEAP_ALLOWED_KEYS,
+    PrivacySettings,
+    build_chain,
+    parse_privacy,
+    spec_from_json,
+    spec_to_json,
+)
+from otel_kedro.processors.identifiers import hash_identifier, install_key
+from otel_kedro.config.settings import load_settings
+
+SPAN = {
+    "process.command_args": ["/usr/local/bin/kedro", "run", "--params", "token=abc123def456"],
+    "host.name": "alice-laptop",
+    "process.owner": "alice",
+    "kedro.dataset.name": "north.region_sales",
+    "kedro.node.inputs": ("sales_features", "params:north.region"),
+    "exception.message": "cannot connect to postgresql://etl:hunter2hunter2@db/sales",
+    "number_of_nodes": 10,
+}
+
+
+@pytest.fixture(autouse=True)
+def _private_config_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OTEL_KEDRO_CONFIG_DIR", str(tmp_path / "config"))
+
+
+def test_files_keep_names_mask_args_and_scrub_secrets() -> None:
+    privacy = PrivacySettings()
+    out = build_chain(privacy.files, privacy).attributes(SPAN)
+    assert out["process.command_args"] == ["kedro", "run", "--params", "*****"]
+    assert out["host.name"] == "alice-laptop"
+    assert out["kedro.dataset.name"] == "north.region_sales"
+    assert tuple(out["kedro.node.inputs"]) == ("sales_features", "params:north.region")
+    assert "hunter2hunter2" not in str(out["exception.message"])
+    assert "postgresql://" in str(out["exception.message"])
+
+
+def test_otlp_also_hashes_user_and_host_with_the_install_key() -> None:
+    privacy = PrivacySettings()
+    out = build_chain(privacy.otlp, privacy).attributes(SPAN)
+    key = install_key()
+    assert out["host.name"] == hash_identifier("alice-laptop", key)
+    assert out["process.owner"] == hash_identifier("alice", key)
+    assert out["kedro.dataset.name"] == "north.region_sales"
+
+
+def test_heap_lets_only_kedro_telemetry_properties_through() -> None:
+    privacy = PrivacySettings()
+    out = build_chain(privacy.heap, privacy).attributes(SPAN)
+    assert set(out) <= set(HEAP_ALLOWED_KEYS)
+    assert out == {"number_of_nodes": 10}
+
+
+def test_org_key_file_replaces_the_install_key(tmp_path: Path) -> None:
+    key_file = tmp_path / "org.key"
+    key_file.write_text("shared across the organisation\n")
+    privacy = parse_privacy({"hash_key_file": str(key_file)})
+    first = build_chain(privacy.otlp, privacy).attributes({"host.name": "h"})["host.name"]
+    again = build_chain(privacy.otlp, privacy).attributes({"host.name": "h"})["host.name"]
+    local = build_chain(PrivacySettings().otlp, PrivacySettings()).attributes({"host.name": "h"})
+    assert first == again != local["host.name"]
+
+
+def test_chains_are_configurable_per_destination() -> None:
+    privacy = parse_privacy(
+        {
+            "files": {
+                "processors": ["mask_args", "scrub_secrets", "drop_keys"],
+                "drop_keys": ["host.name"],
+            },
+            "allow_args": ["data_science"],
+        }
+    )
+    assert privacy.otlp == PrivacySettings().otlp, "other destinations keep their defaults"
+    chain = build_chain(privacy.files, privacy)
+    out = chain.attributes(
+        {**SPAN, "process.command_args": ["kedro", "run", "--pipeline", "data_science"]}
+    )
+    assert "host.name" not in out
+    assert out["process.command_args"] == ["kedro", "run", "--pipeline", "data_science"]
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ({"files": {"processors": ["scrub"]}}, "privacy.files.processors has ['scrub']; allowed:"),
+        ({"files": {"procesors": []}}, "privacy.files has unknown keys ['procesors']"),
+        ({"otlp": "none"}, "privacy.otlp must be a mapping"),
+        ({"max_attribute_length": 3}, "privacy.max_attribute_length must be an integer >= 64"),
+        ({"allow_args": [1]}, "privacy.allow_args must be a list of strings"),
+        ({"heap_": {}}, "unknown: ['heap_']"),
+    ],
+)
+def test_bad_privacy_configuration_is_named_precisely(value: object, message: str) -> None:
+    with pytest.raises(ValueError, match=re.escape(message)):
+        parse_privacy(value)
+
+
+def test_privacy_layers_merge_and_report_where(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text(
+        '[tool.otel_kedro.privacy]\nallow_args = ["a"]\n[tool.otel_kedro.privacy.files]\ndrop_keys = ["x"]\n'
+    )
+    loaded = load_settings(tmp_path, environ={"OTEL_KEDRO_MAX_ATTRIBUTE_LENGTH": "128"})
+    assert loaded.problems == ()
+    assert loaded.settings.privacy.allow_args == ("a",)
+    assert loaded.settings.privacy.files.drop_keys == ("x",)
+    assert loaded.settings.privacy.max_attribute_length == 128
+    bad = load_settings(tmp_path, environ={"OTEL_KEDRO_MAX_ATTRIBUTE_LENGTH": "tiny"})
+    assert len(bad.problems) == 1
+    assert bad.problems[0].startswith(
+        "environment variable OTEL_KEDRO_MAX_ATTRIBUTE_LENGTH: key 'privacy'"
+    )
+    assert bad.settings.privacy.allow_args == ("a",), "the valid layers still apply"
+
+
+def test_worker_handoff_round_trips_the_chain() -> None:
+    privacy = parse_privacy(
+        {"files": {"drop_keys": ["a"]}, "allow_args": ["p"], "max_attribute_length": 100}
+    )
+    spec, restored = spec_from_json(spec_to_json(privacy.files, privacy))
+    assert spec == privacy.files
+    assert (restored.allow_args, restored.max_attribute_length) == (("p",), 100)
