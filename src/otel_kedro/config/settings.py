@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from otel_kedro.config.environment import sdk_disabled
-from otel_kedro.processors.chain import PrivacySettings, parse_privacy
+from otel_kedro.config.privacy import PrivacySettings, parse_privacy
 
 if sys.version_info >= (3, 11):
     import tomllib

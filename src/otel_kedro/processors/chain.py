@@ -1,8 +1,9 @@
-"""Per-destination processor chains: which privacy processors run, in order, before a byte of
-telemetry is written to files or sent to OTLP or Heap, and how users configure them.
+"""Chains of privacy processors: a destination's processors, ready to apply in order.
 
-A chain is built once per destination and then applied by the exporter wrappers in
-:mod:`._apply` to every attribute set: span, event, link, resource, metric point and log record.
+A chain is built once per destination from processor names and their options, then applied by
+:mod:`otel_kedro.processors.apply` to every attribute set and free text of every signal.
+Processors are pure functions of attributes in, attributes out; the composition root decides
+which chain each destination gets (from :mod:`otel_kedro.config.privacy`).
 """
 
 from __future__ import annotations
@@ -21,120 +22,21 @@ from otel_kedro.processors.cli_args import Vocabulary, mask_command_args
 from otel_kedro.processors.identifiers import hash_attributes, install_key, path_replacements
 from otel_kedro.processors.secrets import scrub_attributes, scrub_text
 
+# Processor names, as configuration spells them (config.privacy checks it lists the same ones).
 MASK_ARGS: Final = "mask_args"
 SCRUB_SECRETS: Final = "scrub_secrets"
 HASH_IDENTIFIERS: Final = "hash_identifiers"
 DROP_KEYS: Final = "drop_keys"
 ALLOW_KEYS: Final = "allow_keys"
 PROCESSORS: Final = (MASK_ARGS, SCRUB_SECRETS, HASH_IDENTIFIERS, DROP_KEYS, ALLOW_KEYS)
-DESTINATIONS: Final = ("files", "otlp", "heap")
 
-COMMAND_KEYS: Final = ("process.command_args", "process.command_line", "process.command")
+# Attributes that hold a command line; ``command`` is kedro-telemetry's Heap property.
+COMMAND_KEYS: Final = ("process.command_args", "process.command_line", "process.command", "command")
 _COMMAND_KEY_SET: Final = frozenset(COMMAND_KEYS)
-DEFAULT_HASH_KEYS: Final = (
-    "user.name", "user.id", "user.email", "enduser.id", "process.owner", "host.name", "host.id",
-    "host.ip", "kedro.project.path",
-)  # fmt: skip
-DEFAULT_MAX_LENGTH: Final = 4096
-# What kedro-telemetry sends to Heap, and nothing else (see facts.md).
-HEAP_ALLOWED_KEYS: Final = (
-    "username", "project_id", "project_version", "telemetry_version", "python_version", "os",
-    "is_ci_env", "command", "main_command", "number_of_datasets", "number_of_nodes",
-    "number_of_pipelines", "dataset_type_count.*", "run_result", "run_duration_s",
-)  # fmt: skip
+_COMMAND_LINE_KEYS: Final = ("process.command_line", "command")
 
 Attributes = Mapping[str, AttributeValue]
 Step = Callable[[Attributes], Attributes]
-
-
-@dataclasses.dataclass(frozen=True)
-class ChainSpec:
-    """One destination's chain as configured: processor names in order, and their key lists."""
-
-    processors: tuple[str, ...]
-    hash_keys: tuple[str, ...] = DEFAULT_HASH_KEYS
-    drop_keys: tuple[str, ...] = ()
-    allow_keys: tuple[str, ...] = ()
-
-
-@dataclasses.dataclass(frozen=True)
-class PrivacySettings:
-    """Every destination's chain, plus the options the processors share."""
-
-    files: ChainSpec = ChainSpec((MASK_ARGS, SCRUB_SECRETS))
-    otlp: ChainSpec = ChainSpec((MASK_ARGS, SCRUB_SECRETS, HASH_IDENTIFIERS))
-    heap: ChainSpec = ChainSpec(
-        (MASK_ARGS, SCRUB_SECRETS, HASH_IDENTIFIERS, ALLOW_KEYS), allow_keys=HEAP_ALLOWED_KEYS
-    )
-    allow_args: tuple[str, ...] = ()
-    max_attribute_length: int = DEFAULT_MAX_LENGTH
-    hash_key_file: str | None = None
-
-    def spec(self, destination: str) -> ChainSpec:
-        """The chain of ``files``, ``otlp`` or ``heap``."""
-        spec: ChainSpec = getattr(self, destination)
-        return spec
-
-
-def _string_list(value: object, where: str) -> tuple[str, ...]:
-    if isinstance(value, str):
-        value = [part.strip() for part in value.split(",") if part.strip()]
-    if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
-        raise ValueError(f"{where} must be a list of strings, not {value!r}")
-    return tuple(value)
-
-
-def _chain_spec(value: object, where: str, default: ChainSpec) -> ChainSpec:
-    if not isinstance(value, Mapping):
-        raise ValueError(f"{where} must be a mapping, not {value!r}")
-    fields = {"processors", "hash_keys", "drop_keys", "allow_keys"}
-    unknown = sorted(set(value) - fields)
-    if unknown:
-        raise ValueError(f"{where} has unknown keys {unknown}; allowed: {sorted(fields)}")
-    changes = {key: _string_list(value[key], f"{where}.{key}") for key in fields & set(value)}
-    bad = [name for name in changes.get("processors", ()) if name not in PROCESSORS]
-    if bad:
-        raise ValueError(f"{where}.processors has {bad}; allowed: {list(PROCESSORS)}")
-    return dataclasses.replace(default, **changes)
-
-
-def parse_privacy(value: object) -> PrivacySettings:
-    """Validate the ``privacy`` configuration value; errors name the sub-key that is wrong."""
-    if not isinstance(value, Mapping):
-        raise ValueError(f"a mapping with keys {', '.join(DESTINATIONS)} and options")
-    result = PrivacySettings()
-    allowed = {*DESTINATIONS, "allow_args", "max_attribute_length", "hash_key_file"}
-    unknown = sorted(set(value) - allowed)
-    if unknown:
-        raise ValueError(f"known sub-keys only (unknown: {unknown}; allowed: {sorted(allowed)})")
-    specs = {
-        name: _chain_spec(value[name], f"privacy.{name}", result.spec(name))
-        for name in DESTINATIONS
-        if name in value
-    }
-    result = dataclasses.replace(
-        result,
-        files=specs.get("files", result.files),
-        otlp=specs.get("otlp", result.otlp),
-        heap=specs.get("heap", result.heap),
-    )
-    if "allow_args" in value:
-        result = dataclasses.replace(
-            result, allow_args=_string_list(value["allow_args"], "privacy.allow_args")
-        )
-    if "max_attribute_length" in value:
-        length = value["max_attribute_length"]
-        if isinstance(length, bool) or not isinstance(length, int) or length < 64:
-            raise ValueError(
-                f"privacy.max_attribute_length must be an integer >= 64, not {length!r}"
-            )
-        result = dataclasses.replace(result, max_attribute_length=length)
-    if "hash_key_file" in value:
-        path = value["hash_key_file"]
-        if not isinstance(path, str) or not path.strip():
-            raise ValueError(f"privacy.hash_key_file must be a path, not {path!r}")
-        result = dataclasses.replace(result, hash_key_file=path.strip())
-    return result
 
 
 @dataclasses.dataclass(frozen=True)
@@ -172,13 +74,14 @@ def _mask_args_step(vocabulary: Vocabulary | None, allow: Collection[str]) -> St
             result["process.command_args"] = mask_command_args(
                 [str(a) for a in args], vocabulary, allow
             )
-        line = result.get("process.command_line")
-        if isinstance(line, str):
-            try:
-                words = shlex.split(line)
-            except ValueError:
-                words = line.split()
-            result["process.command_line"] = " ".join(mask_command_args(words, vocabulary, allow))
+        for key in _COMMAND_LINE_KEYS:
+            line = result.get(key)
+            if isinstance(line, str):
+                try:
+                    words = shlex.split(line)
+                except ValueError:
+                    words = line.split()
+                result[key] = " ".join(mask_command_args(words, vocabulary, allow))
         command = result.get("process.command")
         if isinstance(command, str):
             result["process.command"] = os.path.basename(command)  # noqa: PTH119 - any OS's path
@@ -218,33 +121,42 @@ def _allow(keys: Sequence[str]) -> Step:
     return functools.partial(_allow_step, keys=exact, prefixes=prefixes)
 
 
-def build_chain(
-    spec: ChainSpec,
-    privacy: PrivacySettings,
+def build_chain(  # noqa: PLR0913 - one keyword per processor option
+    processors: Sequence[str],
     *,
+    hash_keys: Collection[str] = (),
+    drop_keys: Collection[str] = (),
+    allow_keys: Sequence[str] = (),
+    allow_args: Collection[str] = (),
+    max_length: int = 4096,
+    key_file: str | None = None,
     vocabulary: Vocabulary | None = None,
     project_path: Path | None = None,
 ) -> Chain:
-    """Turn a configured chain into functions; the hashing key is read only if it is used."""
+    """Turn processor names, in order, into functions; the hashing key is read only if used.
+
+    An unknown name raises ``ValueError`` (configuration validates names before this).
+    """
     steps: list[Step] = []
     text_steps: list[Callable[[str], str]] = []
-    length = privacy.max_attribute_length
-    for name in spec.processors:
+    for name in processors:
         if name == MASK_ARGS:
-            steps.append(_mask_args_step(vocabulary, privacy.allow_args))
+            steps.append(_mask_args_step(vocabulary, allow_args))
         elif name == SCRUB_SECRETS:
-            steps.append(functools.partial(_scrub_step, max_length=length))
-            text_steps.append(functools.partial(_scrub_text_step, max_length=length))
+            steps.append(functools.partial(_scrub_step, max_length=max_length))
+            text_steps.append(functools.partial(_scrub_text_step, max_length=max_length))
         elif name == HASH_IDENTIFIERS:
-            key = hash_key(privacy)
+            key = hash_key(key_file)
             paths = path_replacements(key, Path.home(), project_path)
-            keys = frozenset(spec.hash_keys)
+            keys = frozenset(hash_keys)
             steps.append(functools.partial(_hash_step, key=key, keys=keys, paths=paths))
             text_steps.append(functools.partial(_replace_all, paths=paths))
         elif name == DROP_KEYS:
-            steps.append(functools.partial(_drop_step, keys=frozenset(spec.drop_keys)))
+            steps.append(functools.partial(_drop_step, keys=frozenset(drop_keys)))
         elif name == ALLOW_KEYS:
-            steps.append(_allow(spec.allow_keys))
+            steps.append(_allow(allow_keys))
+        else:
+            raise ValueError(f"unknown processor {name!r}; known: {', '.join(PROCESSORS)}")
     return Chain(steps=tuple(steps), text_steps=tuple(text_steps))
 
 
@@ -254,48 +166,10 @@ def _replace_all(text: str, paths: Mapping[str, str]) -> str:
     return text
 
 
-def hash_key(privacy: PrivacySettings) -> bytes:
-    """The organisation's key file when configured, else this install's own key."""
-    if privacy.hash_key_file:
+def hash_key(key_file: str | None = None) -> bytes:
+    """The organisation's key file when one is given, else this install's own key."""
+    if key_file:
         import hashlib
 
-        return hashlib.sha256(
-            Path(privacy.hash_key_file).expanduser().read_bytes().strip()
-        ).digest()
+        return hashlib.sha256(Path(key_file).expanduser().read_bytes().strip()).digest()
     return install_key()
-
-
-def spec_to_json(spec: ChainSpec, privacy: PrivacySettings) -> dict[str, object]:
-    """A worker-process handoff of one chain (no key material: workers read the key file)."""
-    return {
-        "processors": list(spec.processors),
-        "hash_keys": list(spec.hash_keys),
-        "drop_keys": list(spec.drop_keys),
-        "allow_keys": list(spec.allow_keys),
-        "allow_args": list(privacy.allow_args),
-        "max_attribute_length": privacy.max_attribute_length,
-        "hash_key_file": privacy.hash_key_file,
-    }
-
-
-def spec_from_json(data: Mapping[str, object]) -> tuple[ChainSpec, PrivacySettings]:
-    """Inverse of :func:`spec_to_json`."""
-
-    def strings(name: str) -> tuple[str, ...]:
-        value = data.get(name) or ()
-        return tuple(str(v) for v in value) if isinstance(value, Sequence) else ()
-
-    spec = ChainSpec(
-        processors=strings("processors"),
-        hash_keys=strings("hash_keys"),
-        drop_keys=strings("drop_keys"),
-        allow_keys=strings("allow_keys"),
-    )
-    length = data.get("max_attribute_length")
-    key_file = data.get("hash_key_file")
-    privacy = PrivacySettings(
-        allow_args=strings("allow_args"),
-        max_attribute_length=length if isinstance(length, int) else DEFAULT_MAX_LENGTH,
-        hash_key_file=key_file if isinstance(key_file, str) else None,
-    )
-    return spec, privacy

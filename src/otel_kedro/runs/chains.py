@@ -1,0 +1,35 @@
+"""Each destination's privacy chain, built from the validated privacy settings."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from otel_kedro.processors.chain import Chain, build_chain
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from otel_kedro.config.privacy import PrivacySettings
+    from otel_kedro.processors.cli_args import Vocabulary
+
+
+def destination_chain(
+    privacy: PrivacySettings,
+    destination: str,
+    *,
+    vocabulary: Vocabulary | None = None,
+    project_path: Path | None = None,
+) -> Chain:
+    """The chain of ``files``, ``otlp`` or ``heap`` as configured."""
+    spec = privacy.spec(destination)
+    return build_chain(
+        spec.processors,
+        hash_keys=spec.hash_keys,
+        drop_keys=spec.drop_keys,
+        allow_keys=spec.allow_keys,
+        allow_args=privacy.allow_args,
+        max_length=privacy.max_attribute_length,
+        key_file=privacy.hash_key_file,
+        vocabulary=vocabulary,
+        project_path=project_path,
+    )
