@@ -2,7 +2,7 @@
 """The project's two commands, for a fresh clone on a machine with only Python.
 
 python3 dev.py example   # install into .venv, run the example project, print where the trace is
-python3 dev.py test      # install into .venv, then ruff, mypy --strict and the whole test suite
+python3 dev.py test      # install into .venv, then ruff, mypy --strict, import layers, all tests
 """
 
 from __future__ import annotations
@@ -42,11 +42,12 @@ def example() -> None:
 
 
 def test() -> None:
-    """Lint, type-check and run every test."""
+    """Lint, type-check, check the import layers and run every test."""
     _install("test")
     _run(BIN / "ruff", "check", ".")
     _run(BIN / "ruff", "format", "--check", ".")
     _run(BIN / "mypy")
+    _run(BIN / "lint-imports")
     _run(BIN / "python", "-m", "pytest", *sys.argv[2:])
 
 

@@ -13,7 +13,7 @@ import click
 
 if TYPE_CHECKING:
     from otel_kedro.config.consent import ConsentDecision
-    from otel_kedro.config.settings import Settings
+    from otel_kedro.config.resolved import Configuration
 
 
 def _project(project: str | None) -> Path:
@@ -31,23 +31,20 @@ def _project(project: str | None) -> Path:
 
 def _problems_and_decision(project: Path, env: str | None) -> tuple[list[str], ConsentDecision]:
     """Every configuration problem of the project, and its consent decision."""
-    problems, decision, _ = _load(project, env)
-    return problems, decision
+    configuration = _load(project, env)
+    return list(configuration.problems), configuration.consent
 
 
-def _load(project: Path, env: str | None) -> tuple[list[str], ConsentDecision, Settings]:
-    """Problems, consent decision and settings of a project, as a run would see them."""
+def _load(project: Path, env: str | None) -> Configuration:
+    """The project's configuration and consent, resolved as a run would resolve them."""
     from kedro.config import OmegaConfigLoader
 
-    from otel_kedro.config.consent import resolve_consent
-    from otel_kedro.config.settings import load_settings
+    from otel_kedro.config.resolved import resolve
 
     loader = OmegaConfigLoader(
         conf_source=str(project / "conf"), env=env, base_env="base", default_run_env="local"
     )
-    loaded = load_settings(project, loader)
-    decision = resolve_consent(loaded.settings, project)
-    return [*loaded.problems, *decision.problems], decision, loaded.settings
+    return resolve(project, loader, package_name=_package(project))
 
 
 def _decision(project: Path, env: str | None) -> ConsentDecision:
@@ -153,11 +150,12 @@ def replay(  # noqa: PLR0913, PLR0917 - click passes one parameter per option
     from otel_kedro.runs.remote import remote_jobs
 
     root = _project(project)
-    problems, decision, settings = _load(root, env)
-    for problem in problems:
+    configuration = _load(root, env)
+    settings = configuration.settings
+    for problem in configuration.problems:
         click.echo(f"otel-kedro: {problem}", err=True)
-    if not decision.granted:
-        raise click.ClickException(f"nothing sent: {decision.describe()}")
+    if not configuration.consent.granted:
+        raise click.ClickException(f"nothing sent: {configuration.consent.describe()}")
     if not runs and not all_runs:
         raise click.UsageError("name run folders, or pass --all")
     folders = [Path(run) for run in runs]

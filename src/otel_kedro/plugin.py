@@ -2,55 +2,111 @@
 
 Kept thin and cheap: this module loads on every ``kedro`` command (``kedro --version`` too), so
 it imports nothing beyond Kedro's hook markers, returns at once when ``OTEL_SDK_DISABLED`` is
-set, and guards every hook body so a telemetry failure can never fail the user's run.
+set, and guards every hook body so a telemetry failure can never fail the user's run. It resolves
+each run's settings and consent once (through the project's config loader) and hands them to
+the composition root, :class:`otel_kedro.runs.root.RunRoot`, created on the first traced run.
 """
 
 from __future__ import annotations
 
 import os
+import threading
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from kedro.framework.cli.hooks import cli_hook_impl
 from kedro.framework.hooks import hook_impl
 
-from otel_kedro.diagnostics import guarded
 from otel_kedro.config.environment import sdk_disabled
+from otel_kedro.diagnostics import guarded
 
 if TYPE_CHECKING:
-    from otel_kedro.runs.root import ProjectSource
+    from otel_kedro.config.resolved import Configuration
+    from otel_kedro.runs.root import RunRoot
+    from otel_kedro.sources.kedro.command import CommandRecorder
 
 
-_project_source: ProjectSource | None = None
+class _Process:
+    """The command recorder and composition root of this process, each created on first use."""
 
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._recorder: CommandRecorder | None = None
+        self._root: RunRoot | None = None
 
-def _source() -> ProjectSource | None:
-    """The project source, created (and OpenTelemetry imported) on the first traced hook."""
-    global _project_source  # noqa: PLW0603 - created lazily, once per process
-    if _project_source is None:
+    def recorder(self) -> CommandRecorder:
+        """The recorder of ``kedro`` commands (cheap: no OpenTelemetry import)."""
+        with self._lock:
+            if self._recorder is None:
+                from otel_kedro.sources.kedro.command import CommandRecorder
+
+                self._recorder = CommandRecorder()
+            return self._recorder
+
+    def root(self) -> RunRoot | None:
+        """The composition root (OpenTelemetry is imported here), or None when disabled."""
         if sdk_disabled(os.environ):
             return None
-        from otel_kedro.runs.root import get_source
+        recorder = self.recorder()
+        with self._lock:
+            if self._root is None:
+                from otel_kedro.runs.root import RunRoot
 
-        _project_source = get_source()
-    return _project_source
+                self._root = RunRoot(recorder)
+            return self._root
+
+
+_process = _Process()
+
+
+def _source() -> RunRoot | None:
+    return _process.root()
+
+
+def _package_name() -> str | None:
+    from kedro.framework import project
+
+    name = getattr(project, "PACKAGE_NAME", None)
+    return str(name) if name else None
+
+
+def _configure(project_path: Path | None, config_loader: Any = None) -> Configuration:
+    from otel_kedro.config.resolved import resolve
+
+    return resolve(project_path, config_loader, package_name=_package_name())
 
 
 class ProjectHooks:
     """Run, node and dataset hooks: one trace per run, under every runner."""
 
+    def __init__(self) -> None:
+        # Resolved in after_context_created, used by the run that the same thread starts next.
+        self._configured: dict[int, Configuration] = {}
+        self._lock = threading.Lock()
+        os.register_at_fork(after_in_child=self._configured.clear)
+
     @hook_impl
     @guarded
     def after_context_created(self, context: Any) -> None:
-        """Read this project's otel-kedro settings through its config loader."""
-        if (source := _source()) is not None:
-            source.context_created(context)
+        """Resolve this project's settings (through its config loader) and consent, once."""
+        if sdk_disabled(os.environ):
+            return
+        configuration = _configure(Path(context.project_path), context.config_loader)
+        with self._lock:
+            self._configured[threading.get_ident()] = configuration
 
     @hook_impl
     @guarded
     def before_pipeline_run(self, run_params: dict[str, Any], pipeline: Any, catalog: Any) -> None:
-        """Start the run span."""
-        if (source := _source()) is not None:
-            source.run_started(run_params, pipeline, catalog)
+        """Start the run span with the configuration resolved for this thread's session."""
+        if (source := _source()) is None:
+            return
+        with self._lock:
+            configuration = self._configured.pop(threading.get_ident(), None)
+        if configuration is None:  # a session without a context hook (e.g. another plugin's)
+            project_path = run_params.get("project_path")
+            configuration = _configure(Path(project_path) if project_path else None)
+        source.run_started(run_params, pipeline, catalog, configuration)
 
     @hook_impl
     @guarded
@@ -122,19 +178,15 @@ class CliHooks:
     @cli_hook_impl
     @guarded
     def before_command_run(self, command_args: list[str]) -> None:
-        """Note the command's start and masked arguments (cheap: no OpenTelemetry import)."""
+        """Note the command's start and arguments (cheap: no OpenTelemetry import)."""
         if not sdk_disabled(os.environ):
-            from otel_kedro.sources.kedro.command import RECORDER
-
-            RECORDER.command_started(command_args)
+            _process.recorder().command_started(command_args)
 
     @cli_hook_impl
     @guarded
     def after_command_run(self, exit_code: int) -> None:
         """End the command span with the exit code and write the run's files."""
-        from otel_kedro.sources.kedro.command import RECORDER
-
-        RECORDER.command_finished(exit_code)
+        _process.recorder().command_finished(exit_code)
 
 
 project_hooks = ProjectHooks()

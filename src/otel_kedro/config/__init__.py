@@ -1,0 +1,1 @@
+"""Settings, consent and privacy configuration: every source of configuration, read in one place."""

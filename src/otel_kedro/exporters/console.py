@@ -12,9 +12,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from otel_kedro import attributes as attr
+from otel_kedro.model.run_folder import duration_s
 
 if TYPE_CHECKING:
-    from otel_kedro.exporters.files import SpanRecord
+    from opentelemetry.sdk.trace import ReadableSpan
+
     from otel_kedro.model.usage import UsageSummary
 
 _TOP = 3
@@ -31,7 +33,7 @@ def _size(size: float) -> str:
 
 
 def format_summary(
-    summary: UsageSummary, result: str, nodes: Sequence[SpanRecord], folder: Path
+    summary: UsageSummary, result: str, nodes: Sequence[ReadableSpan], folder: Path
 ) -> str:
     """The summary block: wall time, result, memory, CPU, top nodes, and the run folder."""
     lines = [
@@ -43,21 +45,20 @@ def format_summary(
         f"{summary.cpu_system:.1f} system); peak {summary.peak_pcpu:.0f} %, "
         f"average {summary.average_pcpu:.0f} % of one core",
     ]
-    by_time = sorted(nodes, key=lambda n: n.seconds, reverse=True)[:_TOP]
+    by_time = sorted(nodes, key=duration_s, reverse=True)[:_TOP]
     if by_time:
         lines.append(
-            "  slowest nodes  " + ", ".join(f"{n.name} {n.seconds:.2f} s" for n in by_time)
+            "  slowest nodes  " + ", ".join(f"{n.name} {duration_s(n):.2f} s" for n in by_time)
         )
-    with_peak = [n for n in nodes if isinstance(n.attributes.get(attr.KEDRO_NODE_MEMORY_PEAK), int)]
-    by_memory = sorted(
-        with_peak, key=lambda n: int(n.attributes[attr.KEDRO_NODE_MEMORY_PEAK]), reverse=True
-    )[:_TOP]
+    peaks = {
+        n.name: peak
+        for n in nodes
+        if isinstance(peak := (n.attributes or {}).get(attr.KEDRO_NODE_MEMORY_PEAK), int)
+    }
+    by_memory = sorted(peaks.items(), key=lambda item: item[1], reverse=True)[:_TOP]
     if by_memory:
         lines.append(
-            "  peak memory    "
-            + ", ".join(
-                f"{n.name} {_size(n.attributes[attr.KEDRO_NODE_MEMORY_PEAK])}" for n in by_memory
-            )
+            "  peak memory    " + ", ".join(f"{name} {_size(peak)}" for name, peak in by_memory)
         )
     if not sys.platform.startswith("linux"):  # Linux's caveats are in the README, not every run
         lines.extend(f"  note: {note}" for note in summary.approximations)

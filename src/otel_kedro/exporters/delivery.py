@@ -14,11 +14,10 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Final
+from typing import Any
 
 from otel_kedro.exporters.files import write_json_atomically
-
-DELIVERY_FILE: Final = "delivery.json"
+from otel_kedro.model.run_folder import DELIVERY_FILE
 
 _record_lock = threading.Lock()
 
@@ -47,16 +46,17 @@ def deliver_in_background(
     all of them together: a slow or silent endpoint can never hold up the user's command, and
     whatever is not acknowledged stays on disk for ``otel-kedro replay``.
     """
-    from otel_kedro.diagnostics import logger
+    from otel_kedro.diagnostics import warn_once
 
     def work(destination: str, job: Callable[[Path], object]) -> None:
         try:
             job(folder)
         except Exception as error:  # noqa: BLE001 - recorded as undelivered, replayable
-            logger.info(
-                "otel-kedro: %s not delivered to %s (%s); replay it with `otel-kedro replay`",
-                folder.name, destination, type(error).__name__,
-            )  # fmt: skip
+            reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+            warn_once(
+                f"run {folder.name} not delivered to {destination}: {reason}. It stays on disk; "
+                "send it later with `otel-kedro replay`."
+            )
 
     threads = [
         threading.Thread(target=work, args=job, name="otel-kedro-delivery", daemon=True)

@@ -9,22 +9,20 @@ lines go: a folder per run that no other run writes into, and a stream whose eve
 
 from __future__ import annotations
 
-import dataclasses
 import io
 import json
 import os
 import re
 import secrets
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
-TRACES_FILE = "traces.jsonl"
-METRICS_FILE = "metrics.jsonl"
+from otel_kedro.model.run_folder import TRACES_FILE
+
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
@@ -140,52 +138,3 @@ def write_json_atomically(path: Path, document: object, *, indent: int | None = 
     temporary = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
     temporary.write_text(json.dumps(document, indent=indent), encoding="utf-8")
     temporary.replace(path)
-
-
-@dataclasses.dataclass(frozen=True)
-class SpanRecord:
-    """What the summary and the duration histograms need of one span in ``traces.jsonl``."""
-
-    name: str
-    start_ns: int
-    end_ns: int
-    attributes: dict[str, Any]
-
-    @property
-    def seconds(self) -> float:
-        """The span's duration."""
-        return max(0, self.end_ns - self.start_ns) / 1e9
-
-
-def _value(value: dict[str, Any]) -> Any:
-    """An OTLP JSON ``AnyValue`` as a Python value (int64 is written as a string)."""
-    if "intValue" in value:
-        return int(value["intValue"])
-    if "arrayValue" in value:
-        return [_value(v) for v in value["arrayValue"].get("values", [])]
-    for key in ("stringValue", "doubleValue", "boolValue"):
-        if key in value:
-            return value[key]
-    return None
-
-
-def read_span_records(folder: Path) -> Iterator[SpanRecord]:
-    """Every span of a run folder's trace file, read as plain JSON (no protobuf import)."""
-    try:
-        text = (folder / TRACES_FILE).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        return
-    for line in text.splitlines():
-        if not line.strip():
-            continue
-        for resource_spans in json.loads(line).get("resourceSpans", []):
-            for scope_spans in resource_spans.get("scopeSpans", []):
-                for span in scope_spans.get("spans", []):
-                    yield SpanRecord(
-                        name=span.get("name", ""),
-                        start_ns=int(span.get("startTimeUnixNano", 0)),
-                        end_ns=int(span.get("endTimeUnixNano", 0)),
-                        attributes={
-                            a["key"]: _value(a.get("value", {})) for a in span.get("attributes", [])
-                        },
-                    )

@@ -1,12 +1,12 @@
-"""Heap Analytics track events, compatible with kedro-telemetry's, built from a run's local files.
+"""Heap Analytics track events, compatible with kedro-telemetry's, built from a run's spans.
 
 Opt-in only (``heap: true`` and consent). Per run, two events with kedro-telemetry's names and
 property names: ``"CLI command"`` (the masked command) and ``"Kedro Project Statistics"``
 (counts of datasets, nodes and pipelines, dataset types), plus the run's result and duration.
-Unlike kedro-telemetry, the user and project ids are HMAC hashes with this install's key, user
-dataset types are reported as ``custom``, timestamps are real UTC, and no node, dataset or
-pipeline name is ever included (the Heap privacy chain allows only the keys listed in
-:data:`otel_kedro.processors.chain.HEAP_ALLOWED_KEYS`). Events are sent in Heap's bulk form with
+Unlike kedro-telemetry, the user and project ids are HMAC hashes (computed by the caller),
+user dataset types are reported as ``custom``, timestamps are real UTC, and no node, dataset or
+pipeline name is ever included (the caller runs the Heap privacy chain over every event's
+properties between :func:`events_of` and :func:`send`). Events are sent in Heap's bulk form with
 an idempotency key per run and event, off the hot path, like OTLP.
 """
 
@@ -14,26 +14,18 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import getpass
 import hashlib
 import json
-import os
-import socket
 import sys
-from collections.abc import Mapping
-from pathlib import Path
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Final
 
 from otel_kedro import __version__
 from otel_kedro import attributes as attr
-from otel_kedro.exporters.delivery import delivered, record_delivery
-from otel_kedro.exporters.files import read_span_records
-from otel_kedro.processors.cli_args import command_path, mask_command_args
-from otel_kedro.processors.identifiers import hash_identifier
+from otel_kedro.model.run_folder import duration_s
 
 if TYPE_CHECKING:
-    from otel_kedro.processors.chain import Chain
-    from otel_kedro.processors.cli_args import Vocabulary
+    from opentelemetry.sdk.trace import ReadableSpan
 
 CLI_EVENT: Final = "CLI command"
 STATISTICS_EVENT: Final = "Kedro Project Statistics"
@@ -64,7 +56,8 @@ class HeapTarget:
         return f"heap {self.endpoint} {self.app_id}"
 
 
-def _is_ci(environ: Mapping[str, str]) -> bool:
+def is_ci(environ: Mapping[str, str]) -> bool:
+    """Whether kedro-telemetry would call this a CI run."""
     return environ.get("CI") == "true" or any(environ.get(name) for name in _CI_VARIABLES)
 
 
@@ -105,100 +98,91 @@ def _statistics(run: Mapping[str, Any]) -> dict[str, Any]:
 
 @dataclasses.dataclass(frozen=True)
 class HeapFacts:
-    """What the events say about this user, project and machine, before the chain runs."""
+    """What the events say about this user, project and machine (identities already hashed)."""
 
     identity: str
     project_id: str
     is_ci: bool
 
-    @classmethod
-    def of(cls, key: bytes, project_path: Path, package_name: str | None) -> HeapFacts:
-        """Hashed user (user name at host name) and project (path and package) identities."""
-        user = f"{getpass.getuser()}@{socket.gethostname()}"
-        project = f"{project_path.resolve()}:{package_name or ''}"
-        return cls(hash_identifier(user, key), hash_identifier(project, key), _is_ci(os.environ))
-
 
 @dataclasses.dataclass(frozen=True)
-class HeapDelivery:
-    """Everything needed to turn run folders into Heap events and send them."""
+class HeapEvent:
+    """One track event before it is sent: its properties are what the privacy chain sees."""
 
-    target: HeapTarget
-    facts: HeapFacts
-    chain: Chain
-    vocabulary: Vocabulary | None = None
-    allow_args: tuple[str, ...] = ()
-
-    def build_events(self, folder: Path) -> list[dict[str, Any]]:
-        """The Heap events of one run folder: one CLI event when the run had a command span,
-        and one statistics event per run span. Properties pass through the Heap chain.
-        """
-        common: dict[str, Any] = {
-            "username": self.facts.identity,
-            "project_id": self.facts.project_id,
-            "telemetry_version": f"otel-kedro {__version__}",
-            "python_version": sys.version.split()[0],
-            "os": sys.platform,
-            "is_ci_env": self.facts.is_ci,
-        }
-        spans = list(read_span_records(folder))
-        # kedro-telemetry sends the Kedro version with every event; the run span knows it.
-        common["project_version"] = next(
-            (s.attributes[attr.KEDRO_VERSION] for s in spans if attr.KEDRO_VERSION in s.attributes),
-            None,
-        )
-        events: list[dict[str, Any]] = []
-        for span in spans:
-            name, values = span.name, span.attributes
-            args = values.get(attr.PROCESS_COMMAND_ARGS)
-            if isinstance(args, list) and name.startswith(attr.COMMAND_SPAN_PREFIX + " "):
-                # Masked again: idempotent, and safe even if the files chain was told not to.
-                masked = mask_command_args([str(a) for a in args], self.vocabulary, self.allow_args)
-                path = command_path(masked[1:])
-                properties = {
-                    **common,
-                    "command": " ".join(masked),
-                    "main_command": path.split(" ", 1)[0] if path else "",
-                }
-                events.append(self._event(CLI_EVENT, span.start_ns, properties, folder))
-            elif attr.CICD_PIPELINE_RUN_ID in values and name.startswith(_RUN):
-                properties = {
-                    **common,
-                    **_statistics(values),
-                    "run_result": values.get(attr.CICD_PIPELINE_RESULT),
-                    "run_duration_s": round(span.seconds, 3),
-                }
-                events.append(self._event(STATISTICS_EVENT, span.end_ns, properties, folder))
-        return events[:MAX_EVENTS]
-
-    def _event(
-        self, name: str, nanoseconds: int, properties: dict[str, Any], folder: Path
-    ) -> dict[str, Any]:
-        key = hashlib.sha256(f"{folder.name}\0{name}\0{nanoseconds}".encode()).hexdigest()[:32]
-        return {
-            "identity": self.facts.identity[:MAX_IDENTITY],
-            "event": name,
-            "timestamp": _utc(nanoseconds),
-            "idempotency_key": key,
-            "properties": _limit(self.chain.attributes(properties)),
-        }
-
-    def deliver_run(self, folder: Path, *, force: bool = False) -> int:
-        """Send one run's events unless the target already acknowledged them; how many."""
-        if not force and self.target.key in delivered(folder):
-            return 0
-        events = self.build_events(folder)
-        if events:
-            send(events, self.target)
-        record_delivery(folder, self.target.key, events=len(events))
-        return len(events)
+    name: str
+    nanoseconds: int
+    properties: Mapping[str, Any]
 
 
-def send(events: list[dict[str, Any]], target: HeapTarget) -> None:
-    """POST the events in Heap's bulk form; raise unless acknowledged."""
+def events_of(spans: Sequence[ReadableSpan], facts: HeapFacts) -> list[HeapEvent]:
+    """The Heap events of one run's spans: one CLI event when the run had a command span, and
+    one statistics event per run span. Properties are raw: the caller runs the Heap chain.
+    """
+    common: dict[str, Any] = {
+        "username": facts.identity,
+        "project_id": facts.project_id,
+        "telemetry_version": f"otel-kedro {__version__}",
+        "python_version": sys.version.split()[0],
+        "os": sys.platform,
+        "is_ci_env": facts.is_ci,
+    }
+    # kedro-telemetry sends the Kedro version with every event; the run span knows it.
+    common["project_version"] = next(
+        (
+            s.attributes[attr.KEDRO_VERSION]
+            for s in spans
+            if s.attributes and attr.KEDRO_VERSION in s.attributes
+        ),
+        None,
+    )
+    events: list[HeapEvent] = []
+    for span in spans:
+        name, values = span.name, dict(span.attributes or {})
+        args = values.get(attr.PROCESS_COMMAND_ARGS)
+        if isinstance(args, (list, tuple)) and name.startswith(attr.COMMAND_SPAN_PREFIX + " "):
+            properties = {**common, "command": " ".join(str(a) for a in args)}
+            events.append(HeapEvent(CLI_EVENT, span.start_time or 0, properties))
+        elif attr.CICD_PIPELINE_RUN_ID in values and name.startswith(_RUN):
+            properties = {
+                **common,
+                **_statistics(values),
+                "run_result": values.get(attr.CICD_PIPELINE_RESULT),
+                "run_duration_s": round(duration_s(span), 3),
+            }
+            events.append(HeapEvent(STATISTICS_EVENT, span.end_time or 0, properties))
+    return events[:MAX_EVENTS]
+
+
+def main_command(command: str) -> str:
+    """kedro-telemetry's ``main_command``: the first command word of a masked command line."""
+    words = command.split()
+    for word in words[1:]:
+        if word.startswith("-") or set(word) == {"*"}:  # an option, or a masked word
+            break
+        return word
+    return ""
+
+
+def _body(event: HeapEvent, identity: str, run_name: str) -> dict[str, Any]:
+    key = f"{run_name}\0{event.name}\0{event.nanoseconds}".encode()
+    properties = dict(event.properties)
+    if event.name == CLI_EVENT and isinstance(properties.get("command"), str):
+        properties["main_command"] = main_command(properties["command"])
+    return {
+        "identity": identity[:MAX_IDENTITY],
+        "event": event.name,
+        "timestamp": _utc(event.nanoseconds),
+        "idempotency_key": hashlib.sha256(key).hexdigest()[:32],
+        "properties": _limit(properties),
+    }
+
+
+def send(events: Sequence[HeapEvent], facts: HeapFacts, target: HeapTarget, run_name: str) -> None:
+    """POST already-processed events in Heap's bulk form; raise unless acknowledged."""
     import requests
 
-    body = json.dumps({"app_id": target.app_id, "events": events})
+    bodies = [_body(event, facts.identity, run_name) for event in events]
+    body = json.dumps({"app_id": target.app_id, "events": bodies})
     with requests.Session() as session:
         session.trust_env = False  # proxies from the environment must not reroute telemetry
         response = session.post(

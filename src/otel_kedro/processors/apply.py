@@ -1,16 +1,32 @@
-"""Exporter wrappers that apply a destination's chain to everything an exporter receives.
+"""The one privacy runner: a destination's chain applied to every shape telemetry takes.
 
-SDK spans are immutable once ended, so the wrapper rebuilds each one with public SDK
-constructors: processed attributes on the span, its events and links, a processed status
-description, name and resource; every other field (ids, parent, times, kind, status code,
-scope, dropped counts) is carried over unchanged (pinned by a contract test).
+The chain itself works on one shape, attributes in and attributes out (plus free text). Each
+function here is a small adapter from one signal to that shape and back: spans with their
+events and links, resources, metric points, Heap properties. SDK objects are immutable, so
+adapters rebuild them with public SDK constructors; every field the chain does not process
+(ids, parent, times, kind, status code, scope, dropped counts) is carried over unchanged
+(pinned by a contract test). Every exporter of ours receives what comes out of here.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import dataclasses
+from collections.abc import Mapping, Sequence
+from typing import TypeVar
 
 from opentelemetry.attributes import BoundedAttributes
+from opentelemetry.sdk.metrics.export import (
+    ExponentialHistogram,
+    Gauge,
+    Histogram,
+    HistogramDataPoint,
+    Metric,
+    MetricsData,
+    NumberDataPoint,
+    ResourceMetrics,
+    ScopeMetrics,
+    Sum,
+)
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import Event, ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
@@ -121,6 +137,104 @@ def process_span(span: ReadableSpan, chain: Chain, resource: Resource) -> Readab
         start_time=span.start_time,
         end_time=span.end_time,
         instrumentation_scope=span.instrumentation_scope,
+    )
+
+
+def apply_to_spans(spans: Sequence[ReadableSpan], chain: Chain) -> list[ReadableSpan]:
+    """Every span through the chain (each distinct resource processed once)."""
+    resources = _ResourceCache(chain)
+    return [process_span(span, chain, resources(span.resource)) for span in spans]
+
+
+def apply_to_resource(resource: Resource, chain: Chain) -> Resource:
+    """The resource with the chain applied to its attributes."""
+    return _ResourceCache(chain)(resource)
+
+
+def apply_to_properties(
+    properties: Mapping[str, AttributeValue], chain: Chain
+) -> dict[str, AttributeValue]:
+    """Event properties (Heap) are an attribute set: the chain applies to them as they are."""
+    return chain.attributes(properties)
+
+
+_Point = TypeVar("_Point", NumberDataPoint, HistogramDataPoint)
+
+
+class _PointAttributes:
+    """Applies a chain to data points' attribute sets, each distinct set once (a run writes
+    the same few sets on every sample).
+    """
+
+    _LIMIT = 4096
+
+    def __init__(self, chain: Chain) -> None:
+        self._chain = chain
+        self._cache: dict[tuple[tuple[str, object], ...], dict[str, AttributeValue]] = {}
+
+    def __call__(
+        self, attributes: Mapping[str, AttributeValue] | None
+    ) -> dict[str, AttributeValue]:
+        original = dict(attributes or {})
+        try:
+            key = tuple(sorted(original.items()))
+            hash(key)
+        except TypeError:  # a list value: not cacheable
+            return self._chain.attributes(original)
+        cached = self._cache.get(key)
+        if cached is None:
+            cached = self._chain.attributes(original)
+            if len(self._cache) < self._LIMIT:
+                self._cache[key] = cached
+        return cached
+
+    def point(self, point: _Point) -> _Point:
+        return dataclasses.replace(point, attributes=self(point.attributes))
+
+    def metric(self, metric: Metric) -> Metric:
+        data = metric.data
+        if isinstance(data, Gauge):
+            data = Gauge([self.point(p) for p in data.data_points])
+        elif isinstance(data, Sum):
+            data = Sum(
+                [self.point(p) for p in data.data_points],
+                data.aggregation_temporality,
+                data.is_monotonic,
+            )
+        elif isinstance(data, Histogram):
+            data = Histogram(
+                [self.point(p) for p in data.data_points], data.aggregation_temporality
+            )
+        elif isinstance(data, ExponentialHistogram):
+            data = ExponentialHistogram(
+                [dataclasses.replace(p, attributes=self(p.attributes)) for p in data.data_points],
+                data.aggregation_temporality,
+            )
+        return dataclasses.replace(metric, data=data)
+
+
+def apply_to_metrics(metrics: Sequence[Metric], chain: Chain) -> list[Metric]:
+    """Every data point's attributes through the chain."""
+    points = _PointAttributes(chain)
+    return [points.metric(metric) for metric in metrics]
+
+
+def apply_to_metrics_data(data: MetricsData, chain: Chain) -> MetricsData:
+    """A whole metrics request through the chain: each resource and every data point."""
+    points = _PointAttributes(chain)
+    resources = _ResourceCache(chain)
+    return MetricsData(
+        [
+            ResourceMetrics(
+                resources(rm.resource),
+                [
+                    ScopeMetrics(sm.scope, [points.metric(m) for m in sm.metrics], sm.schema_url)
+                    for sm in rm.scope_metrics
+                ],
+                rm.schema_url,
+            )
+            for rm in data.resource_metrics
+        ]
     )
 
 

@@ -21,7 +21,7 @@ from typing import Final, TypeAlias
 
 import click
 
-MASK: Final = "*****"
+from otel_kedro.processors import MASK
 
 Vocabulary: TypeAlias = dict[str, "Vocabulary | None"]
 """Command words map to the invoked command's sub-vocabulary, option strings map to None."""

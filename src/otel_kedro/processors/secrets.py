@@ -19,7 +19,7 @@ from typing import Final
 
 from opentelemetry.util.types import AttributeValue
 
-REDACTED: Final = "*****"
+from otel_kedro.processors import MASK
 
 # Scrubbing runs on at most this many characters beyond ``max_length``: anything still visible
 # after clipping was judged with at least this much context to its right, and huge values
@@ -198,14 +198,14 @@ def _mask_group(match: re.Match[str]) -> str:
     start, end = match.span(1)
     whole = match.group()
     offset = match.start()
-    return whole[: start - offset] + REDACTED + whole[end - offset :]
+    return whole[: start - offset] + MASK + whole[end - offset :]
 
 
 def _mask_userinfo(match: re.Match[str]) -> str:
     """Mask ``user:pass@`` always, and a lone userinfo only when it looks like a token."""
     scheme, with_colon, userinfo = match.group(1, 2, 3)
     if with_colon or ":" in userinfo or _TOKEN_FORMATS.search(userinfo) or _looks_random(userinfo):
-        return f"{scheme}{REDACTED}@"
+        return f"{scheme}{MASK}@"
     return match.group()
 
 
@@ -229,7 +229,7 @@ def _scrub_pairs(text: str) -> str:
             closed = bool(quote) and len(value) > 1 and value.endswith(quote)
             inner = value[len(quote) : len(value) - closed]
             if match and inner:
-                parts += [text[pos : match.start("value")], quote, REDACTED, quote * closed]
+                parts += [text[pos : match.start("value")], quote, MASK, quote * closed]
                 pos = match.end()
                 continue
         parts.append(text[pos : head.end()])
@@ -256,7 +256,7 @@ def _mask_quoted_option(match: re.Match[str]) -> str:
     if not match["value"] or not is_secret_key(match["option"]):
         return match.group()
     start = match.start("value") - match.start()
-    return match.group()[:start] + REDACTED + match["q2"]
+    return match.group()[:start] + MASK + match["q2"]
 
 
 def _is_secret_option(arg: str) -> bool:
@@ -266,7 +266,7 @@ def _is_secret_option(arg: str) -> bool:
 
 def _mask_random(match: re.Match[str]) -> str:
     """Replace a high-entropy run; keep anything that reads like a name, path or id."""
-    return REDACTED if _looks_random(match.group()) else match.group()
+    return MASK if _looks_random(match.group()) else match.group()
 
 
 # Attribute values repeat endlessly (dataset names, types, node names): scrubbing is pure, so
@@ -298,9 +298,9 @@ def _scrub(text: str, max_length: int | None, entropy: bool) -> str:
     # Each pass is gated by a cheap substring test: most values contain none of the shapes.
     lower = text.lower()
     if "private key-----" in lower:
-        text = _PEM.sub(REDACTED, text)
+        text = _PEM.sub(MASK, text)
     if _has_token_prefix(text):
-        text = _TOKEN_FORMATS.sub(REDACTED, text)
+        text = _TOKEN_FORMATS.sub(MASK, text)
     if "secret" in lower:
         text = _AWS_SECRET.sub(_mask_group, text)
     if "://" in text:
@@ -337,7 +337,7 @@ def scrub_value(
     after_secret_option = False  # argv lists: ``["--api-key", "<value>"]``
     for item in value:
         if after_secret_option and isinstance(item, str) and not _OPTION.fullmatch(item):
-            items.append(REDACTED)
+            items.append(MASK)
         else:
             items.append(scrub_value(item, max_length=max_length, entropy=entropy))
         after_secret_option = isinstance(item, str) and _is_secret_option(item)
@@ -378,8 +378,8 @@ def _scrub_item(
 ) -> AttributeValue:
     if is_secret_key(key):
         if isinstance(value, list | tuple):
-            return [REDACTED] if isinstance(value, list) else (REDACTED,)
-        return REDACTED
+            return [MASK] if isinstance(value, list) else (MASK,)
+        return MASK
     return scrub_value(value, max_length=max_length, entropy=entropy)
 
 

@@ -1,0 +1,1 @@
+"""The composition root: builds each run's sources, privacy chains, exporters and delivery."""

@@ -9,7 +9,7 @@ from otel_kedro.processors.chain import Chain, build_chain
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from otel_kedro.config.privacy import PrivacySettings
+    from otel_kedro.config.privacy import ChainSpec, PrivacySettings
     from otel_kedro.processors.cli_args import Vocabulary
 
 
@@ -21,7 +21,19 @@ def destination_chain(
     project_path: Path | None = None,
 ) -> Chain:
     """The chain of ``files``, ``otlp`` or ``heap`` as configured."""
-    spec = privacy.spec(destination)
+    return chain_of(
+        privacy.spec(destination), privacy, vocabulary=vocabulary, project_path=project_path
+    )
+
+
+def chain_of(
+    spec: ChainSpec,
+    privacy: PrivacySettings,
+    *,
+    vocabulary: Vocabulary | None = None,
+    project_path: Path | None = None,
+) -> Chain:
+    """The chain one spec describes, with the options every chain shares."""
     return build_chain(
         spec.processors,
         hash_keys=spec.hash_keys,

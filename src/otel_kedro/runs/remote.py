@@ -1,46 +1,109 @@
 """The remote destinations a consenting run delivers to: OTLP, and Heap when opted in.
 
-Consent is decided by the caller; this only turns settings into delivery jobs, each with its own
-privacy chain, shared by the end of a run and by ``otel-kedro replay``.
+Consent is decided before this is called. Each destination reads the run folder with the one
+reader, runs its own privacy chain with the one runner, and hands the result to its exporter;
+what each acknowledged is recorded in ``delivery.json``. The same jobs serve the end of a run
+and ``otel-kedro replay``.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
+import getpass
 import os
-from collections.abc import Callable
+import socket
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 from otel_kedro.diagnostics import warn_once
+from otel_kedro.exporters import heap, otlp
+from otel_kedro.exporters.delivery import delivered, record_delivery
+from otel_kedro.model.run_folder import read_metrics, read_spans
+from otel_kedro.processors.apply import apply_to_metrics_data, apply_to_properties, apply_to_spans
+from otel_kedro.processors.chain import hash_key
+from otel_kedro.processors.identifiers import hash_identifier
+from otel_kedro.runs.chains import destination_chain
 
 if TYPE_CHECKING:
-    from otel_kedro.exporters.heap import HeapDelivery
-    from otel_kedro.processors.cli_args import Vocabulary
+    from opentelemetry.sdk.trace import ReadableSpan
+
     from otel_kedro.config.settings import Settings
+    from otel_kedro.processors.chain import Chain
+    from otel_kedro.processors.cli_args import Vocabulary
 
-Job = tuple[str, Callable[[Path], object]]
+Job = tuple[str, Callable[[Path], int]]
+# Spans per OTLP request, as the SDK's batch processor sends them: far below any receiver's
+# request size limit (gRPC's default is 4 MiB) even for spans with long attributes.
+SPANS_PER_REQUEST: Final = 512
 
 
-def heap_delivery(
-    settings: Settings,
-    project_path: Path,
-    vocabulary: Vocabulary | None,
-    package_name: str | None,
-) -> HeapDelivery:
-    """Heap's events builder and sender for this project, with the Heap chain."""
-    from otel_kedro.exporters.heap import HeapDelivery, HeapFacts, HeapTarget
-    from otel_kedro.processors.chain import build_chain, hash_key
+def _batches(spans: Sequence[ReadableSpan]) -> list[Sequence[ReadableSpan]]:
+    return [spans[i : i + SPANS_PER_REQUEST] for i in range(0, len(spans), SPANS_PER_REQUEST)]
 
-    chain = build_chain(
-        settings.privacy.heap, settings.privacy, vocabulary=vocabulary, project_path=project_path
-    )
-    return HeapDelivery(
-        target=HeapTarget(settings.heap_endpoint, settings.heap_app_id),
-        facts=HeapFacts.of(hash_key(settings.privacy), project_path, package_name),
-        chain=chain,
-        vocabulary=vocabulary,
-        allow_args=settings.privacy.allow_args,
+
+@dataclasses.dataclass(frozen=True)
+class OtlpDelivery:
+    """A run folder's spans, then its metrics, through the OTLP chain to one endpoint."""
+
+    target: otlp.OtlpTarget
+    chain: Chain
+
+    def deliver_run(self, folder: Path, *, force: bool = False) -> int:
+        """Send what ``target`` has not acknowledged yet; the number of spans sent. Each signal
+        is recorded on its own, so a backend that takes traces but not metrics (Jaeger,
+        Phoenix) is not sent the traces again.
+        """
+        record = delivered(folder)
+        sent = 0
+        if force or self.target.key not in record:
+            spans = apply_to_spans(read_spans(folder).items, self.chain)
+            for batch in _batches(spans):
+                otlp.send_spans(batch, self.target)
+            record_delivery(folder, self.target.key, spans=len(spans))
+            sent = len(spans)
+        metrics_key = f"{self.target.key} metrics"
+        if force or metrics_key not in record:
+            requests = read_metrics(folder).items
+            try:
+                for data in requests:
+                    otlp.send_metrics(apply_to_metrics_data(data, self.chain), self.target)
+            except otlp.MetricsUnsupported as error:
+                record_delivery(folder, metrics_key, unsupported=str(error))
+            else:
+                record_delivery(folder, metrics_key, requests=len(requests))
+        return sent
+
+
+@dataclasses.dataclass(frozen=True)
+class HeapDelivery:
+    """A run folder's kedro-telemetry-compatible events, through the Heap chain, to Heap."""
+
+    target: heap.HeapTarget
+    facts: heap.HeapFacts
+    chain: Chain
+
+    def deliver_run(self, folder: Path, *, force: bool = False) -> int:
+        """Send the run's events unless the target already acknowledged them; how many."""
+        if not force and self.target.key in delivered(folder):
+            return 0
+        events = [
+            dataclasses.replace(event, properties=apply_to_properties(event.properties, self.chain))
+            for event in heap.events_of(read_spans(folder).items, self.facts)
+        ]
+        if events:
+            heap.send(events, self.facts, self.target, folder.name)
+        record_delivery(folder, self.target.key, events=len(events))
+        return len(events)
+
+
+def heap_facts(key: bytes, project_path: Path, package_name: str | None) -> heap.HeapFacts:
+    """Hashed user (user name at host name) and project (path and package) identities."""
+    user = f"{getpass.getuser()}@{socket.gethostname()}"
+    project = f"{project_path.resolve()}:{package_name or ''}"
+    return heap.HeapFacts(
+        hash_identifier(user, key), hash_identifier(project, key), heap.is_ci(os.environ)
     )
 
 
@@ -53,25 +116,25 @@ def remote_jobs(  # noqa: PLR0913 - endpoint and force are replay's keyword-only
     endpoint: str | None = None,
     force: bool = False,
 ) -> list[Job]:
-    """One ``(destination, deliver(folder))`` job per enabled remote destination."""
-    from otel_kedro.exporters import otlp
-    from otel_kedro.processors.chain import build_chain
-
+    """One ``(destination, deliver(folder) -> items sent)`` job per enabled remote destination."""
     jobs: list[Job] = []
+    privacy = settings.privacy
     if settings.otlp:
         try:
             target = otlp.target_from_env(os.environ, endpoint)
         except ValueError as error:
-            warn_once(f"{error}; set OTEL_EXPORTER_OTLP_PROTOCOL. Nothing is sent over OTLP.")
+            warn_once(f"{error}. Nothing is sent over OTLP.")
         else:
-            chain = build_chain(
-                settings.privacy.otlp, settings.privacy, vocabulary=vocabulary,
-                project_path=project_path,
-            )  # fmt: skip
+            chain = destination_chain(
+                privacy, "otlp", vocabulary=vocabulary, project_path=project_path
+            )
             otlp.prepare(target)
-            deliver = functools.partial(otlp.deliver_run, target=target, chain=chain, force=force)
-            jobs.append((target.endpoint, deliver))
+            delivery = OtlpDelivery(target, chain)
+            jobs.append((target.key, functools.partial(delivery.deliver_run, force=force)))
     if settings.heap:
-        heap = heap_delivery(settings, project_path, vocabulary, package_name)
-        jobs.append((heap.target.endpoint, functools.partial(heap.deliver_run, force=force)))
+        chain = destination_chain(privacy, "heap", vocabulary=vocabulary, project_path=project_path)
+        facts = heap_facts(hash_key(privacy.hash_key_file), project_path, package_name)
+        heap_target = heap.HeapTarget(settings.heap_endpoint, settings.heap_app_id)
+        heap_delivery = HeapDelivery(heap_target, facts, chain)
+        jobs.append((heap_target.key, functools.partial(heap_delivery.deliver_run, force=force)))
     return jobs

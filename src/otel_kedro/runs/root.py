@@ -1,4 +1,8 @@
-"""Kedro project hooks -> the run span, and the hand-over of node hooks to :mod:`.nodes`.
+"""The composition root: builds each run from its resolved configuration and the Kedro hooks.
+
+The plugin resolves settings and consent once per run and hands them here. This is the only
+module that puts sources (command, run, node and dataset spans; the process sampler),
+processors (each destination's privacy chain) and exporters (run files, OTLP, Heap) together.
 
 Runs are keyed by run id and owning process, so concurrent runs on one hook instance
 (``KedroServiceSession``) keep their spans apart, and a ParallelRunner worker, forked or
@@ -19,35 +23,36 @@ from typing import TYPE_CHECKING, Any
 
 from opentelemetry import context as otel_context
 from opentelemetry import trace
-from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from otel_kedro import attributes as attr
+from otel_kedro.config.privacy import spec_from_json, spec_to_json
 from otel_kedro.diagnostics import warn_once
-from otel_kedro.config.consent import resolve_consent
 from otel_kedro.exporters.delivery import deliver_in_background
-from otel_kedro.runs.remote import remote_jobs
-from otel_kedro.runs.tracing import Destination, get_pipeline
-from otel_kedro.processors.chain import build_chain, spec_from_json, spec_to_json
-from otel_kedro.config.settings import LoadedSettings, Settings, load_settings
-from otel_kedro.sources.kedro.command import RECORDER
-from otel_kedro.sources.kedro.nodes import NodeTracker, RunScope, mark_failed
+from otel_kedro.runs.chains import chain_of, destination_chain
+from otel_kedro.runs.tracing import Destination, TracingPipeline
+from otel_kedro.sources.kedro.nodes import NodeTracker, RunScope
 from otel_kedro.sources.kedro.propagation import (
+    HANDOFF_PREFIX,
     RunEnvironment,
     RunHandoff,
     context_from_traceparent,
     read_handoff,
     traceparent_of,
 )
-from otel_kedro.sources.kedro.run_attributes import pipeline_label, run_attributes
+from otel_kedro.sources.kedro.run_span import end_run_span, start_run_span
 from otel_kedro.sources.kedro.termination import TerminationGuard
 
 if TYPE_CHECKING:
+    from opentelemetry.context import Context
     from opentelemetry.sdk.resources import Resource
-    from opentelemetry.trace import Span
+    from opentelemetry.trace import Span, Tracer
 
+    from otel_kedro.config.resolved import Configuration
+    from otel_kedro.config.settings import Settings
     from otel_kedro.processors.chain import Chain
     from otel_kedro.processors.cli_args import Vocabulary
     from otel_kedro.runs.usage import RunUsage
+    from otel_kedro.sources.kedro.command import Command, CommandRecorder
 
 
 @dataclasses.dataclass(eq=False)
@@ -56,7 +61,16 @@ class _Run:
     pid: int
     span: Span
     scope: RunScope
+    destination: Destination
     usage: RunUsage | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class _Joined:
+    """A run of another process that this worker process joined."""
+
+    scope: RunScope
+    destination: Destination
 
 
 def _package_name() -> str | None:
@@ -66,63 +80,56 @@ def _package_name() -> str | None:
     return str(name) if name else None
 
 
-class ProjectSource:
-    """Implements the project hooks; every method is called through a guard in the plugin."""
+class RunRoot:
+    """Builds and ends runs for the project hooks; every method is called through a guard in
+    the plugin.
+    """
 
-    def __init__(self) -> None:
+    def __init__(self, recorder: CommandRecorder) -> None:
+        self._recorder = recorder
+        self._tracing = TracingPipeline()
         self._lock = threading.Lock()
         self._runs: dict[str, _Run] = {}
-        self._settings_by_thread: dict[int, LoadedSettings] = {}
-        self._joined: dict[str, RunScope | None] = {}
+        self._joined: dict[str, _Joined | None] = {}
         self._environment = RunEnvironment()
         self._nodes = NodeTracker()
         self._atexit_registered = False
+        self._command_destination: Destination | None = None
         self._termination = TerminationGuard(self._terminated)
         os.register_at_fork(after_in_child=self._reset_after_fork)
-        RECORDER.add_before_finish(self._end_interrupted_runs)
+        recorder.add_before_finish(self._end_interrupted_runs)
 
     def _reset_after_fork(self) -> None:
         self._lock = threading.Lock()
         self._runs = {}
-        self._settings_by_thread = {}
         self._joined = {}
+        self._command_destination = None
         self._nodes.reset_after_fork()
 
     # Run -----------------------------------------------------------------------------------
 
-    def context_created(self, context: Any) -> None:
-        """Read settings through the project's config loader, for the run about to start."""
-        project_path = Path(context.project_path)
-        loaded = load_settings(project_path, context.config_loader, package_name=_package_name())
-        with self._lock:
-            self._settings_by_thread[threading.get_ident()] = loaded
-
-    def run_started(self, run_params: Mapping[str, Any], pipeline: Any, catalog: Any) -> None:
+    def run_started(
+        self,
+        run_params: Mapping[str, Any],
+        pipeline: Any,
+        catalog: Any,
+        configuration: Configuration,
+    ) -> None:
         """Open the run's folder and span; publish its context for workers and subprocesses."""
         run_id = str(run_params.get("run_id") or "")
-        with self._lock:
-            loaded = self._settings_by_thread.pop(threading.get_ident(), None)
-        if loaded is None:
-            project_path = run_params.get("project_path")
-            loaded = load_settings(
-                Path(project_path) if project_path else None, package_name=_package_name()
-            )
-        for problem in loaded.problems:
+        for problem in configuration.problems:
             warn_once(problem)
-        settings = loaded.settings
+        settings = configuration.settings
         if not settings.enabled:
             return
-        pipeline_ = get_pipeline()
         project_path = Path(str(run_params.get("project_path") or ".")).resolve()
-        vocabulary = RECORDER.vocabulary()
-        chain = build_chain(
-            settings.privacy.files,
-            settings.privacy,
-            vocabulary=vocabulary,
-            project_path=project_path,
+        command = self._recorder.current()
+        vocabulary = _vocabulary(command)
+        chain = destination_chain(
+            settings.privacy, "files", vocabulary=vocabulary, project_path=project_path
         )
         try:
-            destination = pipeline_.open_destination(
+            destination = self._tracing.open_destination(
                 settings.output_dir, run_id, chain, announce=settings.announce
             )
         except OSError as error:
@@ -132,34 +139,26 @@ class ProjectSource:
                 "or OTEL_KEDRO_OUTPUT_DIR to a writable folder."
             )
             return
-        self._add_remote_delivery(destination, settings, project_path, vocabulary)
-        tracer = pipeline_.tracer(settings.service_name)
+        if configuration.consent.granted:
+            self._add_remote_delivery(destination, settings, project_path, vocabulary)
+        tracer = self._tracing.tracer(settings.service_name)
         with self._lock:
             inbound = self._environment.inbound()
         parent = (
-            RECORDER.span_context_for_run(
-                tracer, pipeline_, destination, inbound, settings.privacy.allow_args
-            )
+            self._command_context(command, tracer, destination, inbound, settings, vocabulary)
             or inbound
         )
-        with pipeline_.route_to(destination):
-            span = tracer.start_span(
-                f"{attr.RUN_SPAN_PREFIX} {pipeline_label(run_params)}",
-                context=parent or otel_context.Context(),
-                kind=SpanKind.SERVER,
-                attributes=run_attributes(run_params, pipeline, catalog),
-            )
+        with self._tracing.route_to(destination):
+            span = start_run_span(tracer, run_params, pipeline, catalog, parent)
         run_context = trace.set_span_in_context(span, otel_context.Context())
         scope = RunScope(
             tracer=tracer,
-            pipeline=pipeline_,
-            destination=destination,
             parent=run_context,
             dataset_spans=settings.dataset_spans,
             catalog=catalog,
         )
         usage = (
-            self._start_usage(destination, settings, chain, pipeline_.resource())
+            self._start_usage(destination, settings, chain, self._tracing.resource())
             if settings.sampler
             else None
         )
@@ -175,7 +174,12 @@ class ProjectSource:
         )
         with self._lock:
             self._runs[run_id] = _Run(
-                run_id=run_id, pid=os.getpid(), span=span, scope=scope, usage=usage
+                run_id=run_id,
+                pid=os.getpid(),
+                span=span,
+                scope=scope,
+                destination=destination,
+                usage=usage,
             )
             self._environment.run_started(run_id, run_context, handoff)
             if not self._atexit_registered:
@@ -183,6 +187,48 @@ class ProjectSource:
                 atexit.register(self._end_interrupted_runs)
                 self._atexit_registered = True
         self._termination.install()
+
+    def _command_context(  # noqa: PLR0913, PLR0917 - the parts of the command span
+        self,
+        command: Command | None,
+        tracer: Tracer,
+        destination: Destination,
+        inbound: Context | None,
+        settings: Settings,
+        vocabulary: Vocabulary | None,
+    ) -> Context | None:
+        """The command span's context (created with the first run of the command, in that
+        run's folder), or None outside a ``kedro`` command.
+        """
+        if command is None:
+            return None
+        from otel_kedro.processors.cli_args import command_path, mask_kedro_args
+
+        masked = [
+            "kedro",
+            *mask_kedro_args(command.raw_args, vocabulary, settings.privacy.allow_args),
+        ]
+        name = f"{attr.COMMAND_SPAN_PREFIX} {command_path(masked[1:])}".strip()
+        if command.span is None:
+            self._command_destination = destination
+        with self._tracing.route_to(destination):
+            return self._recorder.span_context_for_run(
+                tracer,
+                inbound,
+                masked,
+                name,
+                on_end=functools.partial(self._command_ended, destination),
+            )
+
+    def _command_ended(self, destination: Destination, exit_code: int | None) -> None:
+        """The command span has ended: note the exit code in info.json and close its folder."""
+        if exit_code is not None:
+            from otel_kedro.exporters.conduct import record_exit_code
+
+            record_exit_code(destination.folder, exit_code)
+        if self._command_destination is destination:
+            self._command_destination = None
+        self._tracing.close(destination)
 
     def _start_usage(
         self, destination: Destination, settings: Settings, chain: Chain, resource: Resource
@@ -205,14 +251,11 @@ class ProjectSource:
         project_path: Path,
         vocabulary: Vocabulary | None,
     ) -> None:
-        """With consent (and only then), deliver the run's files over OTLP, and to Heap when
-        opted in, once the run ends; all destinations share one bounded wait.
+        """Consent given: deliver the run's files over OTLP, and to Heap when opted in, once
+        the run ends; all destinations share one bounded wait.
         """
-        decision = resolve_consent(settings, project_path)
-        for problem in decision.problems:
-            warn_once(problem)
-        if not decision.granted:
-            return
+        from otel_kedro.runs.remote import remote_jobs
+
         jobs = remote_jobs(settings, project_path, vocabulary, _package_name())
         if jobs:
             destination.after_close.append(
@@ -235,21 +278,16 @@ class ProjectSource:
     def _end_run(self, run: _Run, error: BaseException | None, result: str, only_run: bool) -> None:
         cancelled = result == attr.RESULT_CANCELLATION
         self._nodes.finish_scope(run.scope, error, only_run=only_run, cancelled=cancelled)
-        run.span.set_attribute(attr.CICD_PIPELINE_RESULT, result)
-        if error is not None:
-            mark_failed(run.span, error)
-        elif result != attr.RESULT_SUCCESS:
-            run.span.set_status(Status(StatusCode.ERROR, f"run ended by {result}"))
-        run.span.end()
-        run.scope.pipeline.flush(run.scope.destination)
+        end_run_span(run.span, result, error)
+        self._tracing.flush(run.destination)
         if run.usage is not None:
             run.usage.finish(result)
-        if not RECORDER.owns(run.scope.destination):
-            run.scope.pipeline.close(run.scope.destination)
+        if run.destination is not self._command_destination:
+            self._tracing.close(run.destination)
 
     def _terminated(self, signum: int) -> None:
         """SIGTERM: end the command (exit code as Python reports a signal death) and its runs."""
-        RECORDER.command_finished(-signum)
+        self._recorder.command_finished(-signum)
         self._end_interrupted_runs()
 
     def _end_interrupted_runs(self) -> None:
@@ -271,8 +309,6 @@ class ProjectSource:
         return bool(self._runs) or any(self._joined.values()) or self._may_join()
 
     def _may_join(self) -> bool:
-        from otel_kedro.sources.kedro.propagation import HANDOFF_PREFIX
-
         return any(name.startswith(HANDOFF_PREFIX) for name in os.environ)
 
     def _scope_for(self, run_id: str) -> RunScope | None:
@@ -282,19 +318,20 @@ class ProjectSource:
             if run is not None and run.pid == os.getpid():
                 return run.scope
             if run_id in self._joined:
-                return self._joined[run_id]
-        scope = self._join(run_id)
+                joined = self._joined[run_id]
+                return joined.scope if joined else None
+        joined = self._join(run_id)
         with self._lock:
-            return self._joined.setdefault(run_id, scope)
+            joined = self._joined.setdefault(run_id, joined)
+        return joined.scope if joined else None
 
-    def _join(self, run_id: str) -> RunScope | None:
+    def _join(self, run_id: str) -> _Joined | None:
         handoff = read_handoff(run_id)
         if handoff is None:
             return None
         parent = context_from_traceparent(handoff.traceparent, handoff.tracestate)
         if parent is None:
             return None
-        pipeline_ = get_pipeline()
         if not self._joined:
             # Pool workers leave through multiprocessing's exit path, not atexit: end what a
             # generator node left open there.
@@ -304,22 +341,22 @@ class ProjectSource:
         run_span = trace.get_current_span(parent).get_span_context()
         spec, privacy = spec_from_json(handoff.chain)
         project_path = Path(handoff.project_path) if handoff.project_path else None
-        chain = build_chain(spec, privacy, project_path=project_path)
-        return RunScope(
-            tracer=pipeline_.tracer(handoff.service_name),
-            pipeline=pipeline_,
-            destination=pipeline_.join_destination(Path(handoff.folder), run_span, chain),
+        chain = chain_of(spec, privacy, project_path=project_path)
+        scope = RunScope(
+            tracer=self._tracing.tracer(handoff.service_name),
             parent=parent,
             dataset_spans=handoff.dataset_spans,
         )
+        destination = self._tracing.join_destination(Path(handoff.folder), run_span, chain)
+        return _Joined(scope, destination)
 
     def _end_joined_runs(self) -> None:
         with self._lock:
-            scopes = [scope for scope in self._joined.values() if scope is not None]
+            joined = [j for j in self._joined.values() if j is not None]
             self._joined = {}
-        for scope in scopes:
-            self._nodes.finish_scope(scope, None, only_run=True)
-            scope.pipeline.close(scope.destination)
+        for run in joined:
+            self._nodes.finish_scope(run.scope, None, only_run=True)
+            self._tracing.close(run.destination)
 
     def node_started(self, node: Any, catalog: Any, is_async: bool, run_id: str) -> None:
         """Open the node span under the run span."""
@@ -350,14 +387,20 @@ class ProjectSource:
             self._nodes.dataset_saved(node.name, dataset, data)
 
 
-_source: ProjectSource | None = None
-_source_lock = threading.Lock()
+def _vocabulary(command: Command | None) -> Vocabulary | None:
+    """The invoked command's option vocabulary, from the click command running right now
+    (built for that command only, never for every plugin's); None outside a command.
+    """
+    if command is None:
+        return None
+    import click
 
+    from otel_kedro.processors.cli_args import kedro_vocabulary
 
-def get_source() -> ProjectSource:
-    """The process-wide project source, created on first use."""
-    global _source  # noqa: PLW0603 - one source per process, created lazily
-    with _source_lock:
-        if _source is None:
-            _source = ProjectSource()
-        return _source
+    context = click.get_current_context(silent=True)
+    if context is None:
+        return None
+    try:
+        return kedro_vocabulary(context.find_root().command, command.raw_args)
+    except Exception:  # noqa: BLE001 - a broken plugin command: mask conservatively instead
+        return None

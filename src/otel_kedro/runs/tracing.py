@@ -1,4 +1,4 @@
-"""The one place that wires sources to exporters and owns provider start-up, flush and shutdown.
+"""Span routing for the composition root: provider hook-up, one destination per run, flush, close.
 
 Sources create spans through an ordinary OpenTelemetry tracer. A single routing span processor,
 attached once to the process's SDK ``TracerProvider`` (the application's own if it installed one,
@@ -24,7 +24,8 @@ from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor, TracerPro
 
 from otel_kedro import __version__
 from otel_kedro.attributes import INSTRUMENTATION_SCOPE
-from otel_kedro.exporters.files import TRACES_FILE, create_run_folder, traces_exporter
+from otel_kedro.exporters.files import create_run_folder, traces_exporter
+from otel_kedro.model.run_folder import TRACES_FILE
 from otel_kedro.processors.apply import ProcessedSpanExporter
 
 if TYPE_CHECKING:
@@ -210,16 +211,3 @@ class TracingPipeline:
             print(f"otel-kedro: trace written to {destination.traces_path}", file=sys.stderr)  # noqa: T201
         for callback in destination.after_close:
             callback(destination.folder)
-
-
-_pipeline: TracingPipeline | None = None
-_pipeline_lock = threading.Lock()
-
-
-def get_pipeline() -> TracingPipeline:
-    """The process-wide pipeline, created on first use."""
-    global _pipeline  # noqa: PLW0603 - one pipeline per process, created lazily
-    with _pipeline_lock:
-        if _pipeline is None:
-            _pipeline = TracingPipeline()
-        return _pipeline

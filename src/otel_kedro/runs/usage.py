@@ -1,10 +1,11 @@
-"""Wires one run's process-tree sampler (a source) to its writers: ``metrics.jsonl``, con-duct's
-``info.json``/``usage.jsonl``, the node usage meter, and the end-of-run summary.
+"""Wires one run's process-tree sampler (a source) through the files chain to its writers:
+``metrics.jsonl``, con-duct's ``info.json``/``usage.jsonl``, the node usage meter, and the
+end-of-run summary.
 
 Samples are streamed to the con-duct writer as they come and batched into ``metrics.jsonl``
 every few seconds, so a long run's files grow as it goes and a killed run keeps what it had.
-At the end, the Kedro duration histograms are computed from the run's own trace file, which
-holds every process's spans (ParallelRunner workers included).
+At the end, the Kedro duration histograms are computed from the run's own trace file (read with
+the one run-folder reader), which holds every process's spans (ParallelRunner workers included).
 """
 
 from __future__ import annotations
@@ -19,18 +20,21 @@ from typing import TYPE_CHECKING, Final
 from otel_kedro import __version__
 from otel_kedro import attributes as attr
 from otel_kedro.diagnostics import warn_once
+from otel_kedro.processors.apply import apply_to_metrics, apply_to_resource
 
 if TYPE_CHECKING:
+    from opentelemetry.sdk.metrics.export import Metric
     from opentelemetry.sdk.resources import Resource
+    from opentelemetry.sdk.trace import ReadableSpan
 
-    from otel_kedro.exporters.conduct import ConductWriter
-    from otel_kedro.exporters.files import SpanRecord
-    from otel_kedro.exporters.metrics_file import MetricsFileWriter
-    from otel_kedro.processors.chain import Chain
     from otel_kedro.config.settings import Settings
-    from otel_kedro.sources.kedro.node_usage import NodeUsageMeter
-    from otel_kedro.sources.process.sampler import ProcessTreeSampler
+    from otel_kedro.exporters.conduct import ConductWriter
+    from otel_kedro.exporters.metrics_file import MetricsFileWriter
     from otel_kedro.model.usage import TreeSample, UsageSummary
+    from otel_kedro.processors.chain import Chain
+    from otel_kedro.sources.kedro.node_usage import NodeUsageMeter
+    from otel_kedro.sources.process.metrics import ProcessMetrics
+    from otel_kedro.sources.process.sampler import ProcessTreeSampler
 
 METRICS_BATCH_SECONDS: Final = 10.0
 _EXIT_CODES: Final = {attr.RESULT_SUCCESS: 0, attr.RESULT_FAILURE: 1}
@@ -49,6 +53,7 @@ class RunUsage:
     ) -> None:
         from otel_kedro.exporters.conduct import ConductWriter
         from otel_kedro.exporters.metrics_file import MetricsFileWriter
+        from otel_kedro.sources.process.metrics import ProcessMetrics
         from otel_kedro.sources.process.sampler import DEFAULT_INTERVAL, ProcessTreeSampler
 
         self._folder = folder
@@ -60,8 +65,9 @@ class RunUsage:
         self._pending: list[TreeSample] = []
         self._flushed_at = time.monotonic()
         self._finished = False
+        self._process_metrics: ProcessMetrics = ProcessMetrics(start_time=self._start)
         self._metrics: MetricsFileWriter = MetricsFileWriter(
-            folder, resource, __version__, attributes=chain.attributes, start_time=self._start
+            folder, apply_to_resource(resource, chain), __version__
         )
         self._conduct: ConductWriter = ConductWriter(
             folder,
@@ -94,7 +100,15 @@ class RunUsage:
             self._pending.append(sample)
             due = time.monotonic() - self._flushed_at >= METRICS_BATCH_SECONDS
             batch = self._take() if due else []
-        self._metrics.add_samples(batch)
+        self._write_samples(batch)
+
+    def _write_samples(self, samples: list[TreeSample]) -> None:
+        """Samples as process metrics, through the files chain, into ``metrics.jsonl``."""
+        if samples:
+            self._write(self._process_metrics.metrics(samples))
+
+    def _write(self, metrics: list[Metric]) -> None:
+        self._metrics.add_metrics(apply_to_metrics(metrics, self._chain))
 
     def _take(self) -> list[TreeSample]:
         batch, self._pending = self._pending, []
@@ -111,7 +125,7 @@ class RunUsage:
             summary = self._sampler.stop()
             with self._lock:
                 batch = self._take()
-            self._metrics.add_samples(batch)
+            self._write_samples(batch)
             nodes = self._write_durations(result)
             self._conduct.finish(summary, _EXIT_CODES.get(result), message=result)
         except Exception as error:  # noqa: BLE001 - usage files are a bonus; never break a run
@@ -126,30 +140,28 @@ class RunUsage:
             print(format_summary(summary, result, nodes, self._folder), file=sys.stderr)  # noqa: T201
         return summary
 
-    def _write_durations(self, result: str) -> list[SpanRecord]:
+    def _write_durations(self, result: str) -> list[ReadableSpan]:
         """Kedro's duration histograms, from every process's spans; returns the node spans."""
-        from otel_kedro.exporters.files import read_span_records
-        from otel_kedro.exporters.metrics_file import KedroDurations
+        from otel_kedro.model.run_folder import duration_s, read_spans
+        from otel_kedro.sources.kedro.durations import KedroDurations
 
         durations = KedroDurations(start_time=self._start)
         nodes = []
-        for span in read_span_records(self._folder):
-            values = span.attributes
+        for span in read_spans(self._folder).items:
+            values = span.attributes or {}
+            seconds = duration_s(span)
             if attr.CICD_TASK_NAME in values:
                 nodes.append(span)
                 durations.record_node(
-                    str(values[attr.CICD_TASK_NAME]), span.seconds,
+                    str(values[attr.CICD_TASK_NAME]), seconds,
                     str(values.get(attr.CICD_TASK_RUN_RESULT, result)),
                 )  # fmt: skip
             elif attr.KEDRO_DATASET_NAME in values:
                 name = str(values[attr.KEDRO_DATASET_NAME])
-                if span.name.startswith(attr.LOAD_SPAN_PREFIX):
-                    durations.record_dataset("load", name, span.seconds)
-                else:
-                    durations.record_dataset("save", name, span.seconds)
+                operation = "load" if span.name.startswith(attr.LOAD_SPAN_PREFIX) else "save"
+                durations.record_dataset(operation, name, seconds)
             elif attr.CICD_PIPELINE_RUN_ID in values:
-                durations.record_run(
-                    str(values.get(attr.CICD_PIPELINE_NAME, "")), span.seconds, result
-                )
-        self._metrics.add_metrics(durations.metrics())
+                pipeline = str(values.get(attr.CICD_PIPELINE_NAME, ""))
+                durations.record_run(pipeline, seconds, result)
+        self._write(durations.metrics())
         return nodes

@@ -16,7 +16,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from otel_kedro.processors.secrets import (
-    REDACTED,
+    MASK,
     is_secret_key,
     scrub_attributes,
     scrub_text,
@@ -148,23 +148,23 @@ def test_kedro_module_paths_and_names_pass_unchanged() -> None:
         ("Token 0123456789abcdef0123", "Token *****"),
         # AWS
         ("key AKIAIOSFODNN7EXAMPLE here", "key ***** here"),
-        ("ASIAY34FZKBOKMUTVV7A", REDACTED),
+        ("ASIAY34FZKBOKMUTVV7A", MASK),
         (
             "aws_secret_access_key  wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
             "aws_secret_access_key  *****",
         ),
         # PEM
         (f"key:\n{PEM}\nafter", "key:\n*****\nafter"),
-        ("-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC", REDACTED),
+        ("-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC", MASK),
         # token formats
-        ("ghp_16C7e42F292c6912E7710c838347Ae178B4a", REDACTED),
-        ("github_pat_11ABCDEFG0123456789_abcdefghijklmnop", REDACTED),
+        ("ghp_16C7e42F292c6912E7710c838347Ae178B4a", MASK),
+        ("github_pat_11ABCDEFG0123456789_abcdefghijklmnop", MASK),
         ("slack xoxb-1234567890-abcdefghij", "slack *****"),
         (f"jwt={JWT}", "jwt=*****"),
-        (f"{JWT[:60]}", REDACTED),
-        ("AIzaSyA-1234567890abcdefghijklmnopqrstu", REDACTED),
-        ("sk_live_4eC39HqLyjWDarjtT1zdp7dc", REDACTED),
-        ("rk_test_4eC39HqLyjWDarjtT1zdp7dc", REDACTED),
+        (f"{JWT[:60]}", MASK),
+        ("AIzaSyA-1234567890abcdefghijklmnopqrstu", MASK),
+        ("sk_live_4eC39HqLyjWDarjtT1zdp7dc", MASK),
+        ("rk_test_4eC39HqLyjWDarjtT1zdp7dc", MASK),
         # high-entropy tokens
         ("value Xk9pQ2vR7mT4wZ1bN8cF3hJ6 end", "value ***** end"),
         ("sha da39a3ee5e6b4b0d3255bfef95601890afd80709", "sha *****"),
@@ -309,12 +309,12 @@ def test_scrub_value_types() -> None:
     assert isinstance(scrub_value(("a",)), tuple)
     argv = ["/opt/sync", "--api-key", "k3y", "target", "--token", "-v", "--pwd=x", "--secret"]
     assert scrub_value(argv) == [
-        "/opt/sync", "--api-key", REDACTED, "target", "--token", "-v", "--pwd=*****", "--secret"
+        "/opt/sync", "--api-key", MASK, "target", "--token", "-v", "--pwd=*****", "--secret"
     ]  # fmt: skip
     for value in (3, 2.5, True, None, b"password=x", [1, 2], (True, False)):
         assert scrub_value(value) == value
     assert scrub_value({"db.password": "x", "url": "https://u:p@h"}) == {
-        "db.password": REDACTED,
+        "db.password": MASK,
         "url": "https://*****@h",
     }
 
@@ -336,10 +336,10 @@ def test_scrub_attributes() -> None:
     assert attributes == before
     assert result is not attributes
     assert result == {
-        "db.password": REDACTED,
-        "api-key": [REDACTED],
-        "kedro.credentials.tuple": (REDACTED,),
-        "http.request.header.authorization": REDACTED,
+        "db.password": MASK,
+        "api-key": [MASK],
+        "kedro.credentials.tuple": (MASK,),
+        "http.request.header.authorization": MASK,
         "exception.message": "connect postgresql://*****@db/x failed",
         "process.command_args": ["kedro", "run", "--params", "a=1,db_password=*****"],
         "kedro.dataset.name": "params:model.alpha",
@@ -397,7 +397,7 @@ def test_no_secret_survives_any_template(
     secret: str, template: Callable[[str], str], entropy: bool
 ) -> None:
     text = template(secret)
-    assume(secret not in template(REDACTED))  # the template alone does not spell it
+    assume(secret not in template(MASK))  # the template alone does not spell it
     assume(not (_OPTION_SHAPED.fullmatch(secret) and "--api-key" in text))
     assert secret not in scrub_text(text, entropy=entropy)
     scrubbed = scrub_attributes(

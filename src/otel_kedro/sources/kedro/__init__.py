@@ -1,0 +1,1 @@
+"""Kedro hooks -> command, run, node and dataset spans."""

@@ -1,9 +1,10 @@
 """Kedro CLI hooks -> the command span (``kedro run …``), parent of the run span.
 
 ``before_command_run`` fires on every ``kedro`` command, even ``kedro --version``, so it only
-notes the start time and the masked arguments: nothing is imported and no file is written. The
-span itself is created when a run starts inside the command, and ended by ``after_command_run``
-(or at interpreter exit when that hook does not fire, as with ``standalone_mode=False``).
+notes the start time and the arguments: nothing is imported and no file is written. The span
+itself is created when a run starts inside the command, with the arguments the composition root
+masked (raw arguments never reach a span), and ended by ``after_command_run`` (or at interpreter
+exit when that hook does not fire, as with ``standalone_mode=False``).
 """
 
 from __future__ import annotations
@@ -13,22 +14,14 @@ import dataclasses
 import os
 import threading
 import time
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from otel_kedro import attributes as attr
-from otel_kedro.processors.cli_args import (
-    Vocabulary,
-    command_path,
-    kedro_vocabulary,
-    mask_kedro_args,
-)
 
 if TYPE_CHECKING:
     from opentelemetry.context import Context
     from opentelemetry.trace import Span, Tracer
-
-    from otel_kedro.runs.tracing import Destination, TracingPipeline
 
 
 UNKNOWN_EXIT = object()  # the command ended without after_command_run telling its exit code
@@ -42,26 +35,8 @@ class Command:
     raw_args: list[str]  # in memory only: never on a span, masked before anything records it
     pid: int
     span: Span | None = None
-    destination: Destination | None = None
-    pipeline: TracingPipeline | None = None
-
-    def vocabulary(self) -> Vocabulary | None:
-        """The invoked command's option vocabulary, from the click command running right now
-        (built for that command only, never for every plugin's).
-        """
-        import click
-
-        context = click.get_current_context(silent=True)
-        if context is None:
-            return None
-        try:
-            return kedro_vocabulary(context.find_root().command, self.raw_args)
-        except Exception:  # noqa: BLE001 - a broken plugin command: mask conservatively instead
-            return None
-
-    def masked_args(self, vocabulary: Vocabulary | None, allow: Collection[str]) -> list[str]:
-        """``kedro`` and the masked arguments."""
-        return ["kedro", *mask_kedro_args(self.raw_args, vocabulary, allow)]
+    # Called once with the exit code (None when unknown) after the span has ended.
+    on_end: list[Callable[[int | None], None]] = dataclasses.field(default_factory=list)
 
 
 class CommandRecorder:
@@ -86,24 +61,25 @@ class CommandRecorder:
                 start_ns=time.time_ns(), raw_args=list(command_args), pid=os.getpid()
             )
 
-    def vocabulary(self) -> Vocabulary | None:
-        """The running command's vocabulary, for the chains of the run it contains."""
+    def current(self) -> Command | None:
+        """The running command of this process, if any (not one a forked worker inherited)."""
         with self._lock:
             command = self._command
         if command is None or command.pid != os.getpid():
             return None
-        return command.vocabulary()
+        return command
 
     def span_context_for_run(
         self,
         tracer: Tracer,
-        pipeline: TracingPipeline,
-        destination: Destination,
         parent: Context | None,
-        allow_args: Collection[str] = (),
+        masked_args: Sequence[str],
+        name: str,
+        on_end: Callable[[int | None], None],
     ) -> Context | None:
-        """The context of the command span for a run starting now (created on first use), or
-        None when this process is not running a ``kedro`` command.
+        """The context of the command span for a run starting now (created on first use with
+        ``masked_args`` and ``name``; ``on_end`` is called when it has ended), or None when this
+        process is not running a ``kedro`` command.
         """
         from opentelemetry import trace
         from opentelemetry.context import Context
@@ -113,34 +89,24 @@ class CommandRecorder:
             if command is None or command.pid != os.getpid():
                 return None
             if command.span is None:
-                masked = command.masked_args(command.vocabulary(), allow_args)
-                name = f"{attr.COMMAND_SPAN_PREFIX} {command_path(masked[1:])}".strip()
-                with pipeline.route_to(destination):
-                    command.span = tracer.start_span(
-                        name,
-                        context=parent or Context(),
-                        kind=trace.SpanKind.INTERNAL,
-                        attributes={
-                            attr.PROCESS_COMMAND_ARGS: masked,
-                            attr.PROCESS_PID: command.pid,
-                        },
-                        start_time=command.start_ns,
-                    )
-                command.destination = destination
-                command.pipeline = pipeline
+                command.span = tracer.start_span(
+                    name,
+                    context=parent or Context(),
+                    kind=trace.SpanKind.INTERNAL,
+                    attributes={
+                        attr.PROCESS_COMMAND_ARGS: list(masked_args),
+                        attr.PROCESS_PID: command.pid,
+                    },
+                    start_time=command.start_ns,
+                )
+                command.on_end.append(on_end)
                 if not self._atexit_registered:
                     atexit.register(self.command_finished, UNKNOWN_EXIT)
                     self._atexit_registered = True
             return trace.set_span_in_context(command.span)
 
-    def owns(self, destination: Destination) -> bool:
-        """True when the command span writes to ``destination``, which it will then close."""
-        with self._lock:
-            command = self._command
-            return command is not None and command.destination is destination
-
     def command_finished(self, exit_code: object) -> None:
-        """End the command span with its exit code and close its destination."""
+        """End the command span with its exit code, then call its ``on_end`` callbacks."""
         from opentelemetry.trace import Status, StatusCode
 
         with self._lock:
@@ -153,18 +119,14 @@ class CommandRecorder:
             if self._command is not command:
                 return
             self._command = None
-        if exit_code is not UNKNOWN_EXIT:
-            code = _exit_code(exit_code)
+        code = None if exit_code is UNKNOWN_EXIT else _exit_code(exit_code)
+        if code is not None:
             command.span.set_attribute(attr.PROCESS_EXIT_CODE, code)
             if code != 0:
                 command.span.set_status(Status(StatusCode.ERROR, f"exit code {code}"))
         command.span.end()
-        if command.pipeline is not None and command.destination is not None:
-            if exit_code is not UNKNOWN_EXIT:
-                from otel_kedro.exporters.conduct import record_exit_code
-
-                record_exit_code(command.destination.folder, _exit_code(exit_code))
-            command.pipeline.close(command.destination)
+        for on_end in command.on_end:
+            on_end(code)
 
 
 def _exit_code(value: object) -> int:
@@ -176,6 +138,3 @@ def _exit_code(value: object) -> int:
     if isinstance(value, int):
         return value
     return 1
-
-
-RECORDER = CommandRecorder()

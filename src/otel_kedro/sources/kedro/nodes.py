@@ -27,16 +27,14 @@ if TYPE_CHECKING:
     from opentelemetry.context import Context
     from opentelemetry.trace import Span, Tracer
 
-    from otel_kedro.runs.tracing import Destination, TracingPipeline
-
 
 @dataclasses.dataclass(eq=False)
 class RunScope:
-    """A run as seen from this process: where its spans go and what they hang under."""
+    """A run as seen from this process: the tracer its spans come from and what they hang
+    under (the run span's context, through which the composition root routes them).
+    """
 
     tracer: Tracer
-    pipeline: TracingPipeline
-    destination: Destination
     parent: Context
     dataset_spans: bool
     catalog: Any = None

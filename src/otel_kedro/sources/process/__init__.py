@@ -1,0 +1,1 @@
+"""The process-tree sampler and its platform readers."""

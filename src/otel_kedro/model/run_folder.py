@@ -1,0 +1,271 @@
+"""The one reader of a run folder: its OTLP JSON Lines files back as OpenTelemetry SDK objects.
+
+Every consumer of a finished run — the summary, the duration histograms, OTLP delivery and
+replay, Heap — reads through here, so the files are decoded one way only. Spans come back as
+SDK ``ReadableSpan`` objects and metrics as ``MetricsData``: exactly what the privacy runner and
+the SDK's OTLP exporters take. A line that cannot be decoded (a torn last line after a crash,
+garbage) is skipped and counted, never fatal: the rest of the run is still readable.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Final, Generic, TypeVar
+
+if TYPE_CHECKING:
+    from opentelemetry.sdk.metrics.export import (
+        HistogramDataPoint,
+        Metric,
+        MetricsData,
+        NumberDataPoint,
+    )
+    from opentelemetry.sdk.resources import Resource
+    from opentelemetry.sdk.trace import ReadableSpan
+    from opentelemetry.sdk.util.instrumentation import InstrumentationScope
+    from opentelemetry.util.types import AttributeValue
+
+TRACES_FILE: Final = "traces.jsonl"
+METRICS_FILE: Final = "metrics.jsonl"
+DELIVERY_FILE: Final = "delivery.json"
+
+_T = TypeVar("_T")
+
+
+@dataclasses.dataclass(frozen=True)
+class Decoded(Generic[_T]):
+    """What a file held: the decoded items, and how many lines could not be decoded."""
+
+    items: list[_T]
+    skipped_lines: int = 0
+
+
+def duration_s(span: ReadableSpan) -> float:
+    """A span's wall time in seconds (0 for a span with no end)."""
+    return max(0, (span.end_time or 0) - (span.start_time or 0)) / 1e9
+
+
+def read_spans(folder: Path) -> Decoded[ReadableSpan]:
+    """Every span of a run folder's ``traces.jsonl``, in file order."""
+    return _read_lines(folder / TRACES_FILE, _spans_of_request)
+
+
+def read_metrics(folder: Path) -> Decoded[MetricsData]:
+    """Every request line of a run folder's ``metrics.jsonl``, as one ``MetricsData`` each."""
+    return _read_lines(folder / METRICS_FILE, lambda document: [_metrics_data(document)])
+
+
+def _read_lines(path: Path, decode: Callable[[dict[str, Any]], list[_T]]) -> Decoded[_T]:
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return Decoded([])
+    items: list[_T] = []
+    skipped = 0
+    for line in data.splitlines():
+        if not line.strip():
+            continue
+        try:
+            document = json.loads(line)
+            items.extend(decode(document))
+        except (ValueError, TypeError, KeyError, AttributeError):
+            skipped += 1
+    return Decoded(items, skipped)
+
+
+# Decoding --------------------------------------------------------------------------------------
+
+
+def _value(value: Mapping[str, Any]) -> AttributeValue | None:
+    """An OTLP JSON ``AnyValue`` as an attribute value (int64 is written as a string)."""
+    if "stringValue" in value:
+        return str(value["stringValue"])
+    if "intValue" in value:
+        return int(value["intValue"])
+    if "doubleValue" in value:
+        return float(value["doubleValue"])
+    if "boolValue" in value:
+        return bool(value["boolValue"])
+    if "arrayValue" in value:
+        items = [_value(v) for v in value["arrayValue"].get("values", [])]
+        return tuple(i for i in items if i is not None)
+    return None
+
+
+def attributes_of(key_values: Sequence[Mapping[str, Any]] | None) -> dict[str, AttributeValue]:
+    """OTLP JSON ``KeyValue`` list as a plain mapping (maps and bytes are not attribute values)."""
+    result: dict[str, AttributeValue] = {}
+    for item in key_values or ():
+        value = _value(item.get("value", {}))
+        if value is not None:
+            result[str(item["key"])] = value
+    return result
+
+
+def _resource(document: Mapping[str, Any], schema_url: str) -> Resource:
+    from opentelemetry.sdk.resources import Resource
+
+    return Resource(attributes_of(document.get("attributes")), schema_url)
+
+
+def _scope(document: Mapping[str, Any], schema_url: str) -> InstrumentationScope:
+    from opentelemetry.sdk.util.instrumentation import InstrumentationScope
+
+    return InstrumentationScope(
+        str(document.get("name", "")),
+        document.get("version") or None,
+        schema_url or None,
+        attributes_of(document.get("attributes")) or None,
+    )
+
+
+def _span_context(trace_id: str, span_id: str, flags: int, state: str = "") -> Any:
+    from opentelemetry.trace import SpanContext, TraceFlags, TraceState
+
+    return SpanContext(
+        int(trace_id, 16),
+        int(span_id, 16),
+        is_remote=False,
+        trace_flags=TraceFlags(flags & 0xFF),
+        trace_state=TraceState.from_header([state]) if state else None,
+    )
+
+
+def _spans_of_request(document: Mapping[str, Any]) -> list[ReadableSpan]:
+    return list(_iter_spans(document))
+
+
+def _iter_spans(document: Mapping[str, Any]) -> Iterator[ReadableSpan]:
+    from opentelemetry.sdk.trace import Event, ReadableSpan
+    from opentelemetry.trace import Link, SpanKind, Status, StatusCode
+
+    for resource_spans in document.get("resourceSpans", []):
+        resource = _resource(
+            resource_spans.get("resource", {}), resource_spans.get("schemaUrl", "")
+        )
+        for scope_spans in resource_spans.get("scopeSpans", []):
+            scope = _scope(scope_spans.get("scope", {}), scope_spans.get("schemaUrl", ""))
+            for span in scope_spans.get("spans", []):
+                trace_id = span["traceId"]
+                parent_id = span.get("parentSpanId")
+                flags = int(span.get("flags", 1))
+                status = span.get("status", {})
+                yield ReadableSpan(
+                    name=str(span.get("name", "")),
+                    context=_span_context(
+                        trace_id, span["spanId"], flags, span.get("traceState", "")
+                    ),
+                    parent=_span_context(trace_id, parent_id, flags) if parent_id else None,
+                    resource=resource,
+                    attributes=attributes_of(span.get("attributes")),
+                    events=[
+                        Event(
+                            str(e.get("name", "")),
+                            attributes_of(e.get("attributes")),
+                            int(e.get("timeUnixNano", 0)),
+                        )
+                        for e in span.get("events", [])
+                    ],
+                    links=[
+                        Link(
+                            _span_context(
+                                link["traceId"], link["spanId"], int(link.get("flags", 1))
+                            ),
+                            attributes_of(link.get("attributes")),
+                        )
+                        for link in span.get("links", [])
+                    ],
+                    # OTLP numbers kinds from 1 (INTERNAL); the SDK's enum from 0.
+                    kind=SpanKind(max(0, int(span.get("kind", 1)) - 1)),
+                    status=Status(StatusCode(int(status.get("code", 0))), status.get("message")),
+                    start_time=int(span.get("startTimeUnixNano", 0)),
+                    end_time=int(span.get("endTimeUnixNano", 0)),
+                    instrumentation_scope=scope,
+                )
+
+
+def _number_point(point: Mapping[str, Any]) -> NumberDataPoint:
+    from opentelemetry.sdk.metrics.export import NumberDataPoint
+
+    value: float = int(point["asInt"]) if "asInt" in point else float(point.get("asDouble", 0.0))
+    return NumberDataPoint(
+        attributes_of(point.get("attributes")),
+        int(point.get("startTimeUnixNano", 0)),
+        int(point.get("timeUnixNano", 0)),
+        value,
+    )
+
+
+def _histogram_point(point: Mapping[str, Any]) -> HistogramDataPoint:
+    from opentelemetry.sdk.metrics.export import HistogramDataPoint
+
+    return HistogramDataPoint(
+        attributes_of(point.get("attributes")),
+        int(point.get("startTimeUnixNano", 0)),
+        int(point.get("timeUnixNano", 0)),
+        int(point.get("count", 0)),
+        float(point.get("sum", 0.0)),
+        [int(c) for c in point.get("bucketCounts", [])],
+        [float(b) for b in point.get("explicitBounds", [])],
+        float(point.get("min", 0.0)),
+        float(point.get("max", 0.0)),
+    )
+
+
+def _metric(document: Mapping[str, Any]) -> Metric | None:
+    from opentelemetry.sdk.metrics.export import (
+        AggregationTemporality,
+        Gauge,
+        Histogram,
+        Metric,
+        Sum,
+    )
+
+    data: Gauge | Sum | Histogram
+    if "gauge" in document:
+        data = Gauge([_number_point(p) for p in document["gauge"].get("dataPoints", [])])
+    elif "sum" in document:
+        body = document["sum"]
+        data = Sum(
+            [_number_point(p) for p in body.get("dataPoints", [])],
+            AggregationTemporality(int(body.get("aggregationTemporality", 2))),
+            bool(body.get("isMonotonic", False)),
+        )
+    elif "histogram" in document:
+        body = document["histogram"]
+        data = Histogram(
+            [_histogram_point(p) for p in body.get("dataPoints", [])],
+            AggregationTemporality(int(body.get("aggregationTemporality", 2))),
+        )
+    else:  # kinds this project never writes (exponential histograms, summaries)
+        return None
+    return Metric(
+        str(document.get("name", "")),
+        document.get("description") or None,
+        document.get("unit") or None,
+        data,
+    )
+
+
+def _metrics_data(document: Mapping[str, Any]) -> MetricsData:
+    from opentelemetry.sdk.metrics.export import MetricsData, ResourceMetrics, ScopeMetrics
+
+    resources = []
+    for resource_metrics in document["resourceMetrics"]:
+        schema_url = resource_metrics.get("schemaUrl", "")
+        scopes = []
+        for scope_metrics in resource_metrics.get("scopeMetrics", []):
+            scope_url = scope_metrics.get("schemaUrl", "")
+            metrics = [_metric(m) for m in scope_metrics.get("metrics", [])]
+            scopes.append(
+                ScopeMetrics(
+                    _scope(scope_metrics.get("scope", {}), scope_url),
+                    [m for m in metrics if m is not None],
+                    scope_url,
+                )
+            )
+        resource = _resource(resource_metrics.get("resource", {}), schema_url)
+        resources.append(ResourceMetrics(resource, scopes, schema_url))
+    return MetricsData(resources)
