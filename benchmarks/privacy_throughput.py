@@ -19,9 +19,11 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
+from otel_kedro.config.privacy import PrivacySettings
 from otel_kedro.exporters.files import traces_exporter
 from otel_kedro.processors.apply import ProcessedSpanExporter
-from otel_kedro.processors.chain import Chain, PrivacySettings, build_chain
+from otel_kedro.processors.chain import Chain
+from otel_kedro.runs.chains import destination_chain
 from otel_kedro.sources.resource import build_resource
 
 _BATCH = 512
@@ -88,7 +90,7 @@ def main() -> None:
     args = parser.parse_args()
     spans = realistic_spans(args.spans)
     privacy = PrivacySettings()
-    chain = build_chain(privacy.files, privacy)
+    chain = destination_chain(privacy, "files")
     plain: list[float] = []
     chained: list[float] = []
     with tempfile.TemporaryDirectory() as tmp:

@@ -30,15 +30,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tests.support.workloads import MB, WORKLOADS
 
-from otel_kedro.sources.process.sampler import DEFAULT_INTERVAL, ProcessTreeSampler
 from otel_kedro.model.usage import TreeSample, UsageSummary
+from otel_kedro.sources.process.sampler import DEFAULT_INTERVAL, ProcessTreeSampler
 
 BIN = Path(sys.executable).parent
 _WATCH = """
 import json, resource, subprocess, sys, time
 from otel_kedro.sources.process.sampler import ProcessTreeSampler
 if sys.platform.startswith("linux"):
-    import otel_kedro.sources.process._linux_proc  # imports are paid once per process, not per watch
+    import otel_kedro.sources.process._linux_proc  # imports: paid once per process
 interval = float(sys.argv[2])
 def cpu():
     r = resource.getrusage(resource.RUSAGE_SELF)

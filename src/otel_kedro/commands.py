@@ -35,7 +35,7 @@ def _problems_and_decision(project: Path, env: str | None) -> tuple[list[str], C
     return list(configuration.problems), configuration.consent
 
 
-def _load(project: Path, env: str | None) -> Configuration:
+def _load(project: Path, env: str | None, package_name: str | None = None) -> Configuration:
     """The project's configuration and consent, resolved as a run would resolve them."""
     from kedro.config import OmegaConfigLoader
 
@@ -44,7 +44,7 @@ def _load(project: Path, env: str | None) -> Configuration:
     loader = OmegaConfigLoader(
         conf_source=str(project / "conf"), env=env, base_env="base", default_run_env="local"
     )
-    return resolve(project, loader, package_name=_package(project))
+    return resolve(project, loader, package_name=package_name)
 
 
 def _decision(project: Path, env: str | None) -> ConsentDecision:
@@ -150,7 +150,8 @@ def replay(  # noqa: PLR0913, PLR0917 - click passes one parameter per option
     from otel_kedro.runs.remote import remote_jobs
 
     root = _project(project)
-    configuration = _load(root, env)
+    package_name = _package(root)
+    configuration = _load(root, env, package_name)
     settings = configuration.settings
     for problem in configuration.problems:
         click.echo(f"otel-kedro: {problem}", err=True)
@@ -161,7 +162,7 @@ def replay(  # noqa: PLR0913, PLR0917 - click passes one parameter per option
     folders = [Path(run) for run in runs]
     if all_runs and settings.output_dir.is_dir():
         folders += sorted(p for p in settings.output_dir.iterdir() if p.is_dir())
-    jobs = remote_jobs(settings, root, None, _package(root), endpoint=endpoint, force=force)
+    jobs = remote_jobs(settings, root, None, package_name, endpoint=endpoint, force=force)
     failed = 0
     for folder in folders:
         for destination, deliver in jobs:

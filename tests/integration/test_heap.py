@@ -12,9 +12,10 @@ from pathlib import Path
 
 import pytest
 
+from otel_kedro.config.privacy import HEAP_ALLOWED_KEYS, PrivacySettings
 from otel_kedro.exporters.heap import _limit, _statistics
-from otel_kedro.processors.chain import HEAP_ALLOWED_KEYS, PrivacySettings, build_chain
 from otel_kedro.processors.identifiers import HASH_PREFIX
+from otel_kedro.runs.chains import destination_chain
 from tests.support.heap_receiver import HeapReceiver, problems_of
 from tests.support.kedro_projects import BIN, remote_env, run_folders, run_kedro
 from tests.support.otlp_json import read_spans
@@ -173,7 +174,7 @@ def test_properties_are_strings_or_numbers_within_heap_limits() -> None:
 
 def test_the_heap_chain_keeps_only_kedro_telemetry_properties() -> None:
     privacy = PrivacySettings()
-    chain = build_chain(privacy.heap, privacy)
+    chain = destination_chain(privacy, "heap")
     kept = chain.attributes(
         {"number_of_nodes": 3, "dataset_type_count.custom": 1, "node": "clean_sales",
          "dataset_type_countX": 1, "command": "kedro run --password hunter2secret"}

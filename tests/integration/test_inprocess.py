@@ -10,7 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.kedro_projects import PROBE_NODES, PROBE_REGISTRY, clean_env, run_folders, write_project
+from tests.support.kedro_projects import (
+    PROBE_NODES,
+    PROBE_REGISTRY,
+    clean_env,
+    run_folders,
+    write_project,
+)
 from tests.support.otlp_json import read_spans
 from tests.support.trace_checks import check_run_trace
 

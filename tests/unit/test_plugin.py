@@ -8,7 +8,11 @@ import pytest
 from opentelemetry import trace
 
 from otel_kedro.plugin import cli_hooks, project_hooks
-from otel_kedro.sources.kedro.propagation import RunEnvironment, RunHandoff, context_from_traceparent
+from otel_kedro.sources.kedro.propagation import (
+    RunEnvironment,
+    RunHandoff,
+    context_from_traceparent,
+)
 from otel_kedro.sources.kedro.run_attributes import pipeline_label, runner_name
 
 

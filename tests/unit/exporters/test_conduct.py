@@ -17,9 +17,10 @@ import psutil
 import pytest
 from con_duct._formatter import SummaryFormatter
 
+from otel_kedro.config.privacy import PrivacySettings
 from otel_kedro.exporters.conduct import INFO_FILE, USAGE_FILE, ConductWriter, etime, iso_time
-from otel_kedro.processors.chain import PrivacySettings, build_chain
 from otel_kedro.model.usage import ProcessUsage, TreeSample, UsageSummary
+from otel_kedro.runs.chains import destination_chain
 
 CON_DUCT = str(Path(sys.executable).with_name("con-duct"))
 SECRET = "hunter2-correct-horse"  # noqa: S105 - the value that must never be written
@@ -151,7 +152,7 @@ def run_folder(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Measured
     measured = measure([sys.executable, str(script), f"--password={SECRET}"], interval=0.25)
     folder = base / "run"
     folder.mkdir()
-    chain = build_chain(PrivacySettings().files, PrivacySettings())
+    chain = destination_chain(PrivacySettings(), "files")
     writer = ConductWriter(
         folder, command=measured.command, working_directory=str(base), text=chain.text,
         report_interval=0.5,

@@ -25,6 +25,7 @@ from otel_kedro.exporters.metrics_file import (
     MetricsFileWriter,
     available_cpus,
 )
+from otel_kedro.model.usage import ProcessUsage, TreeSample
 from otel_kedro.processors.chain import (
     DROP_KEYS,
     SCRUB_SECRETS,
@@ -32,7 +33,6 @@ from otel_kedro.processors.chain import (
     PrivacySettings,
     build_chain,
 )
-from otel_kedro.model.usage import ProcessUsage, TreeSample
 
 T0 = 1_800_000_000.0
 MB = 1_000_000

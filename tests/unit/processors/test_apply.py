@@ -118,3 +118,62 @@ def test_a_rewriting_chain_changes_only_attributes_and_text() -> None:
     assert [dict(e.attributes or {}) for e in root.events] == [
         {k: str(v).upper() for k, v in (e.attributes or {}).items()} for e in original_root.events
     ]
+
+
+def _upper_chain() -> Chain:
+    def upper(attributes: Any) -> dict[str, Any]:
+        return {k: v.upper() if isinstance(v, str) else v for k, v in attributes.items()}
+
+    return Chain(steps=(upper,), text_steps=(str.upper,))
+
+
+class TestMetricsAndProperties:
+    def _data(self) -> Any:
+        from opentelemetry.sdk.metrics import MeterProvider
+        from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+
+        reader = InMemoryMetricReader()
+        provider = MeterProvider(
+            metric_readers=[reader], resource=Resource({"host.name": "box"}, "https://s/1")
+        )
+        meter = provider.get_meter("scope", "1.0")
+        meter.create_counter("c").add(1, {"who": "alice"})
+        meter.create_histogram("h").record(0.5, {"who": "bob"})
+        meter.create_gauge("g").set(2, {"who": "carol"})
+        return reader.get_metrics_data()
+
+    def test_every_point_and_the_resource_go_through_the_chain(self) -> None:
+        """Data points of every kind and each resource are processed; names, values, units,
+        times and scopes are carried over unchanged.
+        """
+        from opentelemetry.exporter.otlp.json.common.metrics_encoder import encode_metrics
+
+        from otel_kedro.processors.apply import apply_to_metrics_data
+
+        data = self._data()
+        processed = apply_to_metrics_data(data, _upper_chain())
+        before = encode_metrics(data).to_dict()
+        after = encode_metrics(processed).to_dict()
+        text_before = str(before).replace("alice", "ALICE").replace("bob", "BOB")
+        text_before = text_before.replace("carol", "CAROL").replace("'box'", "'BOX'")
+        assert str(after) == text_before
+        assert "alice" in str(before), "the original is not mutated"
+
+    def test_metric_lists_are_processed_the_same_way(self) -> None:
+        """apply_to_metrics processes a plain list of metrics (what the file writer receives)."""
+        from otel_kedro.processors.apply import apply_to_metrics
+
+        data = self._data()
+        metrics = data.resource_metrics[0].scope_metrics[0].metrics
+        processed = apply_to_metrics(metrics, _upper_chain())
+        who = sorted(p.attributes["who"] for m in processed for p in m.data.data_points)
+        assert who == ["ALICE", "BOB", "CAROL"]
+
+    def test_heap_properties_are_an_attribute_set(self) -> None:
+        """Heap properties go through the same chain as span attributes."""
+        from otel_kedro.processors.apply import apply_to_properties
+
+        assert apply_to_properties({"command": "kedro run", "n": 1}, _upper_chain()) == {
+            "command": "KEDRO RUN",
+            "n": 1,
+        }

@@ -7,16 +7,16 @@ from pathlib import Path
 
 import pytest
 
-from otel_kedro.processors.chain import (
+from otel_kedro.config.privacy import (
     HEAP_ALLOWED_KEYS,
     PrivacySettings,
-    build_chain,
     parse_privacy,
     spec_from_json,
     spec_to_json,
 )
-from otel_kedro.processors.identifiers import hash_identifier, install_key
 from otel_kedro.config.settings import load_settings
+from otel_kedro.processors.identifiers import hash_identifier, install_key
+from otel_kedro.runs.chains import destination_chain
 
 SPAN = {
     "process.command_args": ["/usr/local/bin/kedro", "run", "--params", "token=abc123def456"],
@@ -36,7 +36,7 @@ def _private_config_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None
 
 def test_files_keep_names_mask_args_and_scrub_secrets() -> None:
     privacy = PrivacySettings()
-    out = build_chain(privacy.files, privacy).attributes(SPAN)
+    out = destination_chain(privacy, "files").attributes(SPAN)
     assert out["process.command_args"] == ["kedro", "run", "--params", "*****"]
     assert out["host.name"] == "alice-laptop"
     assert out["kedro.dataset.name"] == "north.region_sales"
@@ -47,7 +47,7 @@ def test_files_keep_names_mask_args_and_scrub_secrets() -> None:
 
 def test_otlp_also_hashes_user_and_host_with_the_install_key() -> None:
     privacy = PrivacySettings()
-    out = build_chain(privacy.otlp, privacy).attributes(SPAN)
+    out = destination_chain(privacy, "otlp").attributes(SPAN)
     key = install_key()
     assert out["host.name"] == hash_identifier("alice-laptop", key)
     assert out["process.owner"] == hash_identifier("alice", key)
@@ -56,7 +56,7 @@ def test_otlp_also_hashes_user_and_host_with_the_install_key() -> None:
 
 def test_heap_lets_only_kedro_telemetry_properties_through() -> None:
     privacy = PrivacySettings()
-    out = build_chain(privacy.heap, privacy).attributes(SPAN)
+    out = destination_chain(privacy, "heap").attributes(SPAN)
     assert set(out) <= set(HEAP_ALLOWED_KEYS)
     assert out == {"number_of_nodes": 10}
 
@@ -65,9 +65,9 @@ def test_org_key_file_replaces_the_install_key(tmp_path: Path) -> None:
     key_file = tmp_path / "org.key"
     key_file.write_text("shared across the organisation\n")
     privacy = parse_privacy({"hash_key_file": str(key_file)})
-    first = build_chain(privacy.otlp, privacy).attributes({"host.name": "h"})["host.name"]
-    again = build_chain(privacy.otlp, privacy).attributes({"host.name": "h"})["host.name"]
-    local = build_chain(PrivacySettings().otlp, PrivacySettings()).attributes({"host.name": "h"})
+    first = destination_chain(privacy, "otlp").attributes({"host.name": "h"})["host.name"]
+    again = destination_chain(privacy, "otlp").attributes({"host.name": "h"})["host.name"]
+    local = destination_chain(PrivacySettings(), "otlp").attributes({"host.name": "h"})
     assert first == again != local["host.name"]
 
 
@@ -82,7 +82,7 @@ def test_chains_are_configurable_per_destination() -> None:
         }
     )
     assert privacy.otlp == PrivacySettings().otlp, "other destinations keep their defaults"
-    chain = build_chain(privacy.files, privacy)
+    chain = destination_chain(privacy, "files")
     out = chain.attributes(
         {**SPAN, "process.command_args": ["kedro", "run", "--pipeline", "data_science"]}
     )
