@@ -1,0 +1,1 @@
+"""The process-tree sampler, its readers, and the OTLP process metrics made from its samples."""

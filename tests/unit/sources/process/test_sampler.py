@@ -19,10 +19,11 @@ from pathlib import Path
 
 import pytest
 
-from otel_kedro.sources.process._linux_proc import LinuxReader
-from otel_kedro.sources.process._proc_readers import PsutilReader, Reader
-from otel_kedro.sources.process.sampler import DEFAULT_INTERVAL, ProcessTreeSampler
 from otel_kedro.model.usage import TreeSample, UsageSummary
+from otel_kedro.sources.process._linux_proc import LinuxReader
+from otel_kedro.sources.process._proc_readers import PsutilReader
+from otel_kedro.sources.process.readings import Reader
+from otel_kedro.sources.process.sampler import DEFAULT_INTERVAL, ProcessTreeSampler
 from tests.support.workloads import MB, WORKLOADS
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Linux workloads")
