@@ -9,6 +9,8 @@ from __future__ import annotations
 from typing import Final
 
 INSTRUMENTATION_SCOPE: Final = "otel_kedro"
+# The semantic conventions these names follow, as the schema URL of every scope and metric.
+SCHEMA_URL: Final = "https://opentelemetry.io/schemas/1.44.0"
 
 # Span names.
 COMMAND_SPAN_PREFIX: Final = "kedro"

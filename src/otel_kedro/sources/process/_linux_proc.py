@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 
-from otel_kedro.sources.process._proc_readers import Reading
+from otel_kedro.sources.process.readings import Reading
 
 _TICKS = os.sysconf("SC_CLK_TCK")
 _STATES = {

@@ -1,61 +1,20 @@
-"""Raw per-process readings for the process-tree sampler, and the portable psutil reader.
+"""The portable psutil reader of the process-tree sampler, and the choice of reader.
 
-A reader answers two questions: which processes form the tree under a root (parents before
-their children), and what one process's counters are right now. :class:`PsutilReader` works on
-every platform psutil supports; on Linux :mod:`otel_kedro.sources.process._linux_proc` reads ``/proc``
-directly, which is cheaper and adds the ``VmHWM`` high-water mark.
+:class:`PsutilReader` works on every platform psutil supports; on Linux
+:mod:`otel_kedro.sources.process._linux_proc` reads ``/proc`` directly, which is cheaper and adds
+the ``VmHWM`` high-water mark. Both produce :class:`~.readings.Reading` values.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import sys
 from collections.abc import Callable
-from typing import Any, Protocol, TypeVar
+from typing import Any, TypeVar
+
+from otel_kedro.sources.process.readings import Reader, Reading
 
 _T = TypeVar("_T")
-
-
-@dataclasses.dataclass(frozen=True)
-class Reading:
-    """One process's counters at one moment, as the platform gives them."""
-
-    pid: int
-    ppid: int
-    name: str
-    cmd: str
-    create_time: float
-    status: str
-    user: float  # the process's own CPU seconds
-    system: float
-    children_user: float  # CPU seconds of children it has waited for (and theirs)
-    children_system: float
-    rss: int
-    vms: int
-    hwm: int | None  # RSS high-water mark over the process's life, where the platform has one
-    threads: int
-    fds: int | None
-    read_bytes: int | None  # cumulative, including children it has waited for (Linux)
-    write_bytes: int | None
-    pss: int | None
-    uss: int | None
-    denied: tuple[str, ...] = ()  # fields left None because access was denied
-
-
-class Reader(Protocol):
-    """Where the sampler's readings come from."""
-
-    has_high_water_mark: bool
-    notes: tuple[str, ...]  # what this reader can only approximate, for UsageSummary
-
-    def tree(self, root: int) -> list[int]:
-        """The root and all its descendants, parents first; empty when the root is gone."""
-        ...
-
-    def read(self, pid: int, full_memory: bool) -> Reading | None:
-        """The process's counters, or None when it is gone or cannot be seen at all."""
-        ...
 
 
 def make_reader() -> Reader:

@@ -34,7 +34,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Sequence
 
-from otel_kedro.sources.process._proc_readers import Reading
+from otel_kedro.sources.process.readings import Reading
 
 Key = tuple[int, float]  # pid, create time: a pid reused by a new process is a new key
 _DIMS = 4  # user CPU, system CPU, read bytes, written bytes

@@ -46,8 +46,9 @@ from collections.abc import Callable, Sequence
 
 from otel_kedro.diagnostics import logger, warn_once
 from otel_kedro.model.usage import ProcessUsage, TreeSample, UsageSummary
-from otel_kedro.sources.process._proc_readers import Reader, Reading, make_reader
+from otel_kedro.sources.process._proc_readers import make_reader
 from otel_kedro.sources.process._tree_account import Key, TreeAccount, Update
+from otel_kedro.sources.process.readings import Reader, Reading
 
 DEFAULT_INTERVAL = 1.0
 _MIN_RATE_WINDOW = 0.2

@@ -21,7 +21,8 @@ import pytest
 
 from otel_kedro.model.usage import TreeSample, UsageSummary
 from otel_kedro.sources.process._linux_proc import LinuxReader
-from otel_kedro.sources.process._proc_readers import PsutilReader, Reader
+from otel_kedro.sources.process._proc_readers import PsutilReader
+from otel_kedro.sources.process.readings import Reader
 from otel_kedro.sources.process.sampler import DEFAULT_INTERVAL, ProcessTreeSampler
 from tests.support.workloads import MB, WORKLOADS
 
