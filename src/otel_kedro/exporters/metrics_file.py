@@ -18,25 +18,18 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 
 from otel_kedro import attributes as keys
-from otel_kedro.exporters.files import METRICS_FILE, AtomicAppendStream
+from otel_kedro.exporters.files import AtomicAppendStream
+from otel_kedro.model.run_folder import METRICS_FILE
 
 
 class MetricsFileWriter:
     """Appends OTLP metrics to ``folder/metrics.jsonl``, one request per call, one line each.
 
     ``resource`` is written as given (already processed); the scope is otel-kedro's at
-    ``scope_version``. ``start_time`` is accepted for callers of the earlier signature and
-    unused: the series' start times are the sources' (see ``sources.process.metrics``).
+    ``scope_version``. Series start times are the sources' (see ``sources.process.metrics``).
     """
 
-    def __init__(
-        self,
-        folder: Path,
-        resource: Resource,
-        scope_version: str,
-        *,
-        start_time: float | None = None,  # noqa: ARG002 - kept so callers need not change
-    ) -> None:
+    def __init__(self, folder: Path, resource: Resource, scope_version: str) -> None:
         self._resource = resource
         self._scope = InstrumentationScope(
             keys.INSTRUMENTATION_SCOPE, scope_version, keys.SCHEMA_URL

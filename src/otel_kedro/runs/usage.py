@@ -158,8 +158,10 @@ class RunUsage:
                 )  # fmt: skip
             elif attr.KEDRO_DATASET_NAME in values:
                 name = str(values[attr.KEDRO_DATASET_NAME])
-                operation = "load" if span.name.startswith(attr.LOAD_SPAN_PREFIX) else "save"
-                durations.record_dataset(operation, name, seconds)
+                if span.name.startswith(attr.LOAD_SPAN_PREFIX):
+                    durations.record_dataset("load", name, seconds)
+                else:
+                    durations.record_dataset("save", name, seconds)
             elif attr.CICD_PIPELINE_RUN_ID in values:
                 pipeline = str(values.get(attr.CICD_PIPELINE_NAME, ""))
                 durations.record_run(pipeline, seconds, result)

@@ -23,8 +23,8 @@ from opentelemetry.sdk.metrics.export import (
 from opentelemetry.sdk.resources import Resource
 
 from otel_kedro import attributes as keys
-from otel_kedro.exporters.files import METRICS_FILE
 from otel_kedro.exporters.metrics_file import MetricsFileWriter
+from otel_kedro.model.run_folder import METRICS_FILE
 from otel_kedro.sources.kedro.durations import KedroDurations
 from otel_kedro.sources.process.metrics import ProcessMetrics
 from tests.support.otlp_metrics import attrs, metrics_by_name, number_points, read_requests
@@ -159,7 +159,7 @@ def test_what_the_sources_produce_survives_the_file(tmp_path: Path) -> None:
 
 
 def test_nothing_is_written_for_nothing_and_closed_writers_refuse(tmp_path: Path) -> None:
-    writer = MetricsFileWriter(tmp_path, Resource({}), "9.9.9", start_time=T0)
+    writer = MetricsFileWriter(tmp_path, Resource({}), "9.9.9")
     writer.add_metrics([])
     assert writer.path.read_text() == ""
     writer.add_metrics([counter(1.0)])

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.kedro_projects import clean_env, run_folders, run_kedro
-from tests.test_metrics_file import read_requests
+from tests.support.otlp_metrics import read_requests
 
 CON_DUCT = str(Path(sys.executable).with_name("con-duct"))
 RUNNERS = [
