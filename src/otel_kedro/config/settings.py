@@ -6,7 +6,9 @@ then ``OTEL_KEDRO_*`` environment variables. Standard ``OTEL_*`` variables keep 
 Each setting is declared once, as a field of :class:`Settings` made by :func:`setting`: its type,
 default, parser, variable and documentation all come from there.
 A bad value never raises: it becomes a problem message (file, key, value, what is allowed) and
-the default is used, so a telemetry mistake cannot cost the user their run.
+the lower layer's value or the default is used, so a telemetry mistake cannot cost the user their
+run. Consent is the exception (design.md §5): a malformed consent value, or a configuration file
+that cannot be read, means "not given" for the run, never a lower layer's consent.
 """
 
 from __future__ import annotations
@@ -263,6 +265,14 @@ def _apply(
         try:
             parsed = declaration.parse(raw)
         except ValueError as expected:
+            if key == CONSENT:  # design.md §5: malformed consent is "not given", never lower
+                values[CONSENT] = False
+                values["consent_source"] = f"{where}, whose value {raw!r} is not true or false"
+                problems.append(
+                    f"{where}: key {key!r} has value {raw!r}; expected {expected}. "
+                    "Consent is treated as not given: nothing is sent this run."
+                )
+                continue
             problems.append(
                 f"{where}: key {key!r} has value {raw!r}; expected {expected}. "
                 "Using the value from a lower layer or the default."
@@ -276,7 +286,8 @@ def _apply(
             values["consent_source"] = where
 
 
-def _pyproject_layer(project_path: Path, problems: list[str]) -> Mapping[str, object]:
+def _pyproject_layer(project_path: Path, problems: list[str]) -> Mapping[str, object] | None:
+    """``[tool.otel_kedro]`` of the project's ``pyproject.toml``; None if it cannot be used."""
     path = project_path / "pyproject.toml"
     try:
         with path.open("rb") as handle:
@@ -285,16 +296,19 @@ def _pyproject_layer(project_path: Path, problems: list[str]) -> Mapping[str, ob
         return {}
     except (OSError, tomllib.TOMLDecodeError) as error:
         problems.append(f"{path}: cannot be read ({error}); [tool.otel_kedro] is ignored.")
-        return {}
+        return None
     table = document.get("tool", {}).get("otel_kedro", {})
     if not isinstance(table, dict):
         problems.append(f"{path}: [tool.otel_kedro] must be a table, not {table!r}; ignored.")
-        return {}
+        return None
     return table
 
 
-def _kedro_config_layer(config_loader: Any, problems: list[str]) -> Mapping[str, object]:
-    """Read ``otel.yml`` through the project's own config loader (base, local, --env)."""
+def _kedro_config_layer(config_loader: Any, problems: list[str]) -> Mapping[str, object] | None:
+    """Read ``otel.yml`` through the project's own config loader (base, local, --env).
+
+    None means it exists but cannot be used (a problem says why).
+    """
     if config_loader is None:
         return {}
     where = f"otel.yml under {getattr(config_loader, 'conf_source', 'conf')}"
@@ -308,12 +322,12 @@ def _kedro_config_layer(config_loader: Any, problems: list[str]) -> Mapping[str,
             return {}
         text = " ".join(str(error).split())  # one line, whatever the loader's message looks like
         problems.append(f"{where}: cannot be read ({type(error).__name__}: {text}); ignored.")
-        return {}
+        return None
     if document is None:
         return {}
     if not isinstance(document, Mapping):
         problems.append(f"{where}: must be a mapping of keys to values, not {document!r}; ignored.")
-        return {}
+        return None
     return {str(key): value for key, value in document.items()}
 
 
@@ -373,12 +387,18 @@ def load_settings(
     environ = os.environ if environ is None else environ
     problems: list[str] = []
     values: dict[str, object] = {}
+    layers: list[tuple[Mapping[str, object] | None, str]] = []
     if project_path is not None:
         where = f"{project_path / 'pyproject.toml'} [tool.otel_kedro]"
-        _apply(_pyproject_layer(project_path, problems), where, values, problems)
-    kedro_layer = _kedro_config_layer(config_loader, problems)
+        layers.append((_pyproject_layer(project_path, problems), where))
     where = f"otel.yml under {getattr(config_loader, 'conf_source', 'conf')}"
-    _apply(kedro_layer, where, values, problems)
+    layers.append((_kedro_config_layer(config_loader, problems), where))
+    for layer, where in layers:
+        if layer is None:  # it may have said "consent: false": not given, never a lower layer's
+            values[CONSENT] = False
+            values["consent_source"] = f"{where}, which cannot be read"
+            continue
+        _apply(layer, where, values, problems)
     _apply_environment(environ, values, problems)
     if (problem := _sdk_switch_problem(environ)) is not None:
         problems.append(problem)
