@@ -20,9 +20,11 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Final
 
+from otel_kedro.config.environment import VETOES
 from otel_kedro.config.settings import Settings
 
-VETOES: Final = ("DO_NOT_TRACK", "KEDRO_DISABLE_TELEMETRY")
+__all__ = ["TELEMETRY_FILE", "VETOES", "ConsentDecision", "resolve_consent"]
+
 TELEMETRY_FILE: Final = ".telemetry"
 
 

@@ -3,8 +3,12 @@
 Precedence, lowest to highest: defaults, ``pyproject.toml`` ``[tool.otel_kedro]``, ``otel.yml``
 read through the project's config loader (so ``conf/base``, ``conf/local`` and ``--env`` apply),
 then ``OTEL_KEDRO_*`` environment variables. Standard ``OTEL_*`` variables keep their usual meaning.
+Each setting is declared once, as a field of :class:`Settings` made by :func:`setting`: its type,
+default, parser, variable and documentation all come from there.
 A bad value never raises: it becomes a problem message (file, key, value, what is allowed) and
-the default is used, so a telemetry mistake cannot cost the user their run.
+the lower layer's value or the default is used, so a telemetry mistake cannot cost the user their
+run. Consent is the exception (design.md §5): a malformed consent value, or a configuration file
+that cannot be read, means "not given" for the run, never a lower layer's consent.
 """
 
 from __future__ import annotations
@@ -14,9 +18,20 @@ import os
 import sys
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Final, TypeVar
 
-from otel_kedro.config.environment import sdk_disabled
+from otel_kedro.config.environment import (
+    OTEL_KEDRO_CONFIG_DIR,
+    OTEL_KEDRO_MAX_ATTRIBUTE_LENGTH,
+    OTEL_KEDRO_PREFIX,
+    OTEL_RESOURCE_ATTRIBUTES,
+    OTEL_SDK_DISABLED,
+    OTEL_SERVICE_NAME,
+    PRIVACY_VARIABLES,
+    parse_bool,
+    sdk_disabled,
+    setting_variable,
+)
 from otel_kedro.config.privacy import PrivacySettings, parse_privacy
 
 if sys.version_info >= (3, 11):
@@ -24,51 +39,37 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - exercised on Python 3.10 only
     import tomli as tomllib
 
-ENV_PREFIX = "OTEL_KEDRO_"
 CONFIG_KEY = "otel"
 CONFIG_PATTERNS = ["otel*", "otel*/**"]
 DEFAULT_OUTPUT_DIR = ".otel_kedro/runs"
-_TRUE = frozenset({"1", "true", "yes", "on"})
-_FALSE = frozenset({"0", "false", "no", "off"})
+CONSENT = "consent"  # the one key whose malformed value is "not given", never a lower layer's
+_T = TypeVar("_T")
+_DECLARATION = "otel_kedro.setting"
 
 
 @dataclasses.dataclass(frozen=True)
-class Settings:
-    """What otel-kedro does for one run, after every source of configuration was applied."""
+class Declaration:
+    """How one setting is read and documented, from its single declaration on :class:`Settings`."""
 
-    enabled: bool = True
-    output_dir: Path = Path(DEFAULT_OUTPUT_DIR)
-    service_name: str = "kedro"
-    announce: bool = True
-    dataset_spans: bool = True
-    privacy: PrivacySettings = dataclasses.field(default_factory=PrivacySettings)
-    consent: bool | None = None  # our own explicit consent to remote export; None = not given
-    consent_source: str | None = None  # the file or variable that gave it
-    delivery_wait: float = 0.3  # longest a command waits for remote delivery at its end (s)
-    otlp: bool = True  # with consent, deliver runs to the OTLP endpoint
-    sampler: bool = True  # sample the process tree: metrics.jsonl, info.json, usage.jsonl
-    sample_interval: float | None = None  # seconds between samples; None = the sampler's default
-    pss: bool = False  # also sample PSS/USS (shared pages counted once; costs ms per process)
-    summary: bool = True  # print the end-of-run summary
-    heap: bool = False  # with consent, also send kedro-telemetry-compatible Heap events (opt-in)
-    heap_endpoint: str = "https://heapanalytics.com/api/track"
-    heap_app_id: str = "2388822444"  # kedro-telemetry's production app id
+    parse: Callable[[object], object]  # a configured value to the setting's value, or ValueError
+    doc: str  # one line for the configuration table
+    shown: str | None = None  # the default as documented, when the value itself says too little
+    # A mapping of options: its layers merge option by option, and instead of OTEL_KEDRO_<KEY>
+    # each of these variables sets one option (variable -> option).
+    options: Mapping[str, str] | None = None
 
 
-@dataclasses.dataclass(frozen=True)
-class LoadedSettings:
-    """Settings plus every problem found while reading them, for warnings and ``check``."""
-
-    settings: Settings
-    problems: tuple[str, ...]
-
-
-def _parse_bool(value: object) -> bool:
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
-        return value.strip().lower() in _TRUE
-    raise ValueError("true or false")
+def setting(
+    default: _T,
+    parse: Callable[[object], _T],
+    doc: str,
+    *,
+    shown: str | None = None,
+    options: Mapping[str, str] | None = None,
+) -> _T:
+    """Declare a field of :class:`Settings` as a setting: default, parser and documentation."""
+    declaration = Declaration(parse, doc, shown, options)
+    return dataclasses.field(default=default, metadata={_DECLARATION: declaration})
 
 
 def _seconds(low: float, high: float) -> Callable[[object], float]:
@@ -87,41 +88,154 @@ def _seconds(low: float, high: float) -> Callable[[object], float]:
 
 
 def _parse_text(value: object) -> str:
+    """A non-empty string, stripped."""
     if isinstance(value, str) and value.strip():
         return value.strip()
     raise ValueError("a non-empty string")
 
 
+def _parse_path(value: object) -> Path:
+    """A non-empty path, ``~`` expanded; a relative one is later taken from the project root."""
+    return Path(_parse_text(value)).expanduser()
+
+
 def _parse_url(value: object) -> str:
+    """An http:// or https:// URL, stripped."""
     if isinstance(value, str) and value.strip().startswith(("http://", "https://")):
         return value.strip()
     raise ValueError("an http:// or https:// URL")
 
 
-_FIELDS: dict[str, Callable[[object], object]] = {
-    "enabled": _parse_bool,
-    "output_dir": _parse_text,
-    "service_name": _parse_text,
-    "announce": _parse_bool,
-    "dataset_spans": _parse_bool,
-    "privacy": parse_privacy,
-    "consent": _parse_bool,
-    "delivery_wait": _seconds(0, 60),
-    "otlp": _parse_bool,
-    "sampler": _parse_bool,
-    "sample_interval": _seconds(0.05, 60),
-    "pss": _parse_bool,
-    "summary": _parse_bool,
-    "heap": _parse_bool,
-    "heap_endpoint": _parse_url,
-    "heap_app_id": _parse_text,
+def _parse_consent(value: object) -> bool | None:
+    """Explicit consent: true or false (None, "not given", is only ever the default)."""
+    return parse_bool(value)
+
+
+def _parse_interval(value: object) -> float | None:
+    """Seconds between process-tree samples (None, the sampler's default, only by default)."""
+    return _seconds(0.05, 60)(value)
+
+
+@dataclasses.dataclass(frozen=True)
+class Settings:
+    """What otel-kedro does for one run, after every source of configuration was applied."""
+
+    enabled: bool = setting(True, parse_bool, "trace runs at all")
+    output_dir: Path = setting(  # noqa: RUF009 - setting() is a dataclasses.field
+        Path(DEFAULT_OUTPUT_DIR),
+        _parse_path,
+        "where run folders go (relative to the project root)",
+    )
+    service_name: str = setting(
+        "kedro",
+        _parse_text,
+        "`service.name` of the resource",
+        shown="the project's package name",
+    )
+    announce: bool = setting(True, parse_bool, "print the one line saying where the trace is")
+    dataset_spans: bool = setting(True, parse_bool, "record `LOAD`/`SAVE` spans")
+    privacy: PrivacySettings = setting(  # noqa: RUF009 - setting() is a dataclasses.field
+        PrivacySettings(),
+        parse_privacy,
+        "per-destination processor chains and their options (the variables set the options)",
+        shown="see [What leaves your machine](#what-leaves-your-machine)",
+        options=PRIVACY_VARIABLES,
+    )
+    consent: bool | None = setting(
+        None,
+        _parse_consent,
+        "remote export allowed (see [What leaves your machine](#what-leaves-your-machine))",
+        shown="not set",
+    )
+    consent_source: str | None = None  # the file or variable that gave (or spoiled) consent
+    delivery_wait: float = setting(
+        0.3,
+        _seconds(0, 60),
+        "seconds a command waits at its end for the collector's acknowledgement (0 to 60)",
+    )
+    otlp: bool = setting(True, parse_bool, "with consent, deliver runs over OTLP")
+    sampler: bool = setting(
+        True,
+        parse_bool,
+        "sample the process tree: metrics, con-duct files and summary "
+        "(per-node usage on spans stays on)",
+    )
+    sample_interval: float | None = setting(
+        None, _parse_interval, "seconds between samples (0.05 to 60)", shown="`1.0`"
+    )
+    pss: bool = setting(
+        False,
+        parse_bool,
+        "also sample PSS and USS (costly: about 6 ms per 300 MB process per sample)",
+    )
+    summary: bool = setting(True, parse_bool, "print the end-of-run summary")
+    heap: bool = setting(
+        False, parse_bool, "with consent, also send kedro-telemetry-compatible Heap events"
+    )
+    heap_endpoint: str = setting(
+        "https://heapanalytics.com/api/track", _parse_url, "where Heap events are sent"
+    )
+    heap_app_id: str = setting(
+        "2388822444", _parse_text, "Heap app id of the events (kedro-telemetry's production id)"
+    )
+
+
+DECLARATIONS: Final[Mapping[str, Declaration]] = {
+    field.name: field.metadata[_DECLARATION]
+    for field in dataclasses.fields(Settings)
+    if _DECLARATION in field.metadata
 }
-# Environment variables for options nested under ``privacy`` (lists are comma-separated).
-_PRIVACY_ENV: dict[str, Callable[[str], object]] = {
-    "allow_args": str,
-    "max_attribute_length": lambda text: int(text) if text.strip().isdigit() else text,
-    "hash_key_file": str,
+"""Every setting's declaration, by key, in the order of :class:`Settings`."""
+
+SETTING_VARIABLES: Final[Mapping[str, str]] = {
+    setting_variable(key): key
+    for key, declaration in DECLARATIONS.items()
+    if declaration.options is None
 }
+"""Each ``OTEL_KEDRO_<KEY>`` variable that sets a setting, to the setting's key."""
+
+OPTION_VARIABLES: Final[Mapping[str, tuple[str, str]]] = {
+    name: (key, option)
+    for key, declaration in DECLARATIONS.items()
+    for name, option in (declaration.options or {}).items()
+}
+"""Each variable that sets one option of a setting, to the setting's key and the option."""
+
+# How an option variable's text becomes the option's value (lists are comma-separated).
+_OPTION_TEXT: Final[Mapping[str, Callable[[str], object]]] = {
+    OTEL_KEDRO_MAX_ATTRIBUTE_LENGTH: lambda text: int(text) if text.strip().isdigit() else text,
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class LoadedSettings:
+    """Settings plus every problem found while reading them, for warnings and ``check``."""
+
+    settings: Settings
+    problems: tuple[str, ...]
+
+
+def _shown_default(value: object) -> str:
+    """A default value as the configuration table shows it."""
+    if isinstance(value, bool):
+        return "`true`" if value else "`false`"
+    if value is None:
+        return "not set"
+    return f"`{value}`"
+
+
+def settings_reference() -> str:
+    """The Markdown table of every setting (key, variable, default, meaning), for the README."""
+    lines = ["| key | env variable | default | meaning |", "|---|---|---|---|"]
+    for field in dataclasses.fields(Settings):
+        declaration = field.metadata.get(_DECLARATION)
+        if declaration is None:
+            continue
+        names = declaration.options or (setting_variable(field.name),)
+        variables = ", ".join(f"`{name}`" for name in names)
+        shown = declaration.shown or _shown_default(field.default)
+        lines.append(f"| `{field.name}` | {variables} | {shown} | {declaration.doc} |")
+    return "\n".join(lines) + "\n"
 
 
 def _merge(base: Mapping[str, object], update: Mapping[str, object]) -> dict[str, object]:
@@ -140,30 +254,40 @@ def _apply(
     layer: Mapping[str, object], where: str, values: dict[str, object], problems: list[str]
 ) -> None:
     """Validate one configuration layer and merge what is valid into ``values``."""
-    allowed = ", ".join(sorted(_FIELDS))
+    allowed = ", ".join(sorted(DECLARATIONS))
     for key, raw in layer.items():
-        parse = _FIELDS.get(key)
-        if parse is None:
+        declaration = DECLARATIONS.get(key)
+        if declaration is None:
             problems.append(
                 f"{where}: unknown key {key!r} (value {raw!r}) is ignored; allowed keys: {allowed}."
             )
             continue
         try:
-            parsed = parse(raw)
-            if key == "privacy" and isinstance(raw, Mapping):
-                privacy = values.get("privacy", {})
-                parsed = _merge(privacy if isinstance(privacy, Mapping) else {}, raw)
-            values[key] = parsed
-            if key == "consent":
-                values["consent_source"] = where
+            parsed = declaration.parse(raw)
         except ValueError as expected:
+            if key == CONSENT:  # design.md §5: malformed consent is "not given", never lower
+                values[CONSENT] = False
+                values["consent_source"] = f"{where}, whose value {raw!r} is not true or false"
+                problems.append(
+                    f"{where}: key {key!r} has value {raw!r}; expected {expected}. "
+                    "Consent is treated as not given: nothing is sent this run."
+                )
+                continue
             problems.append(
                 f"{where}: key {key!r} has value {raw!r}; expected {expected}. "
                 "Using the value from a lower layer or the default."
             )
+            continue
+        if declaration.options is not None and isinstance(raw, Mapping):
+            below = values.get(key)
+            parsed = _merge(below if isinstance(below, Mapping) else {}, raw)
+        values[key] = parsed
+        if key == CONSENT:
+            values["consent_source"] = where
 
 
-def _pyproject_layer(project_path: Path, problems: list[str]) -> Mapping[str, object]:
+def _pyproject_layer(project_path: Path, problems: list[str]) -> Mapping[str, object] | None:
+    """``[tool.otel_kedro]`` of the project's ``pyproject.toml``; None if it cannot be used."""
     path = project_path / "pyproject.toml"
     try:
         with path.open("rb") as handle:
@@ -172,16 +296,19 @@ def _pyproject_layer(project_path: Path, problems: list[str]) -> Mapping[str, ob
         return {}
     except (OSError, tomllib.TOMLDecodeError) as error:
         problems.append(f"{path}: cannot be read ({error}); [tool.otel_kedro] is ignored.")
-        return {}
+        return None
     table = document.get("tool", {}).get("otel_kedro", {})
     if not isinstance(table, dict):
         problems.append(f"{path}: [tool.otel_kedro] must be a table, not {table!r}; ignored.")
-        return {}
+        return None
     return table
 
 
-def _kedro_config_layer(config_loader: Any, problems: list[str]) -> Mapping[str, object]:
-    """Read ``otel.yml`` through the project's own config loader (base, local, --env)."""
+def _kedro_config_layer(config_loader: Any, problems: list[str]) -> Mapping[str, object] | None:
+    """Read ``otel.yml`` through the project's own config loader (base, local, --env).
+
+    None means it exists but cannot be used (a problem says why).
+    """
     if config_loader is None:
         return {}
     where = f"otel.yml under {getattr(config_loader, 'conf_source', 'conf')}"
@@ -193,46 +320,60 @@ def _kedro_config_layer(config_loader: Any, problems: list[str]) -> Mapping[str,
     except Exception as error:  # noqa: BLE001 - any loader failure is a config problem, not a crash
         if type(error).__name__ == "MissingConfigException":
             return {}
-        problems.append(f"{where}: cannot be read ({type(error).__name__}: {error}); ignored.")
-        return {}
+        text = " ".join(str(error).split())  # one line, whatever the loader's message looks like
+        problems.append(f"{where}: cannot be read ({type(error).__name__}: {text}); ignored.")
+        return None
     if document is None:
         return {}
     if not isinstance(document, Mapping):
         problems.append(f"{where}: must be a mapping of keys to values, not {document!r}; ignored.")
-        return {}
+        return None
     return {str(key): value for key, value in document.items()}
 
 
-def _environment_layer(environ: Mapping[str, str], problems: list[str]) -> dict[str, object]:
-    layer: dict[str, object] = {}
+def _apply_environment(
+    environ: Mapping[str, str], values: dict[str, object], problems: list[str]
+) -> None:
+    """Apply every ``OTEL_KEDRO_*`` variable, the highest layer, to ``values``."""
     for name, value in environ.items():
-        if not name.startswith(ENV_PREFIX):
+        if not name.startswith(OTEL_KEDRO_PREFIX) or name == OTEL_KEDRO_CONFIG_DIR:
             continue
-        key = name[len(ENV_PREFIX) :].lower()
-        if key in _PRIVACY_ENV:
-            nested = {"privacy": {key: _PRIVACY_ENV[key](value)}}
-            _apply(nested, f"environment variable {name}", layer, problems)
-            continue
-        if key not in _FIELDS or key == "privacy":
-            names = {*_FIELDS, *_PRIVACY_ENV} - {"privacy"}
-            known = ", ".join(ENV_PREFIX + field.upper() for field in sorted(names))
+        where = f"environment variable {name}"
+        if name in OPTION_VARIABLES:
+            key, option = OPTION_VARIABLES[name]
+            text = _OPTION_TEXT.get(name, str)(value)
+            _apply({key: {option: text}}, where, values, problems)
+        elif name in SETTING_VARIABLES:
+            _apply({SETTING_VARIABLES[name]: value}, where, values, problems)
+        else:
+            known = ", ".join(sorted([*SETTING_VARIABLES, *OPTION_VARIABLES]))
             problems.append(
-                f"environment variable {name}={value!r} is not an otel-kedro setting "
-                f"and is ignored; known: {known}."
+                f"{where}={value!r} is not an otel-kedro setting and is ignored; known: {known}."
             )
-            continue
-        _apply({key: value}, f"environment variable {name}", layer, problems)
-    return layer
 
 
 def _standard_service_name(environ: Mapping[str, str]) -> str | None:
     """The service name the standard OTEL_* variables ask for, if any (they win over ours)."""
-    if environ.get("OTEL_SERVICE_NAME", "").strip():
-        return environ["OTEL_SERVICE_NAME"].strip()
-    for pair in environ.get("OTEL_RESOURCE_ATTRIBUTES", "").split(","):
+    if environ.get(OTEL_SERVICE_NAME, "").strip():
+        return environ[OTEL_SERVICE_NAME].strip()
+    for pair in environ.get(OTEL_RESOURCE_ATTRIBUTES, "").split(","):
         key, _, value = pair.partition("=")
         if key.strip() == "service.name" and value.strip():
             return value.strip()
+    return None
+
+
+def _sdk_switch_problem(environ: Mapping[str, str]) -> str | None:
+    """A warning for an ``OTEL_SDK_DISABLED`` value that is neither true nor false."""
+    value = environ.get(OTEL_SDK_DISABLED, "")
+    try:
+        parse_bool(value)
+    except ValueError as expected:
+        if value.strip():
+            return (
+                f"environment variable {OTEL_SDK_DISABLED}={value!r}: expected {expected}; "
+                "treated as false, so telemetry stays on."
+            )
     return None
 
 
@@ -246,48 +387,36 @@ def load_settings(
     environ = os.environ if environ is None else environ
     problems: list[str] = []
     values: dict[str, object] = {}
+    layers: list[tuple[Mapping[str, object] | None, str]] = []
     if project_path is not None:
         where = f"{project_path / 'pyproject.toml'} [tool.otel_kedro]"
-        _apply(_pyproject_layer(project_path, problems), where, values, problems)
-    kedro_layer = _kedro_config_layer(config_loader, problems)
+        layers.append((_pyproject_layer(project_path, problems), where))
     where = f"otel.yml under {getattr(config_loader, 'conf_source', 'conf')}"
-    _apply(kedro_layer, where, values, problems)
-    environment = _environment_layer(environ, problems)
-    if isinstance(environment.get("privacy"), Mapping) and isinstance(
-        values.get("privacy"), Mapping
-    ):
-        environment["privacy"] = _merge(values["privacy"], environment["privacy"])  # type: ignore[arg-type]
-    values.update(environment)
+    layers.append((_kedro_config_layer(config_loader, problems), where))
+    for layer, where in layers:
+        if layer is None:  # it may have said "consent: false": not given, never a lower layer's
+            values[CONSENT] = False
+            values["consent_source"] = f"{where}, which cannot be read"
+            continue
+        _apply(layer, where, values, problems)
+    _apply_environment(environ, values, problems)
+    if (problem := _sdk_switch_problem(environ)) is not None:
+        problems.append(problem)
 
-    output_dir = Path(str(values.get("output_dir", DEFAULT_OUTPUT_DIR))).expanduser()
+    validated: dict[str, Any] = {key: values[key] for key in DECLARATIONS if key in values}
+    for key, declaration in DECLARATIONS.items():
+        if declaration.options is not None and key in validated:  # valid layers merge validly
+            validated[key] = declaration.parse(validated[key])
+    output_dir = validated.get("output_dir", Settings.output_dir)
     if not output_dir.is_absolute() and project_path is not None:
-        output_dir = project_path / output_dir
-    service_name = (
+        validated["output_dir"] = project_path / output_dir
+    validated["service_name"] = (
         _standard_service_name(environ)
-        or values.get("service_name")
+        or validated.get("service_name")
         or package_name
-        or (project_path.name if project_path is not None else "kedro")
+        or (project_path.name if project_path is not None else Settings.service_name)
     )
-    enabled = bool(values.get("enabled", True)) and not sdk_disabled(environ)
-    settings = Settings(
-        enabled=enabled,
-        output_dir=output_dir,
-        service_name=str(service_name),
-        announce=bool(values.get("announce", True)),
-        dataset_spans=bool(values.get("dataset_spans", True)),
-        privacy=parse_privacy(values.get("privacy", {})),
-        consent=consent if isinstance(consent := values.get("consent"), bool) else None,
-        delivery_wait=wait if isinstance(wait := values.get("delivery_wait"), float) else 0.3,
-        consent_source=str(values["consent_source"]) if "consent_source" in values else None,
-        otlp=bool(values.get("otlp", True)),
-        sampler=bool(values.get("sampler", True)),
-        sample_interval=interval
-        if isinstance(interval := values.get("sample_interval"), float)
-        else None,
-        pss=bool(values.get("pss", False)),
-        summary=bool(values.get("summary", True)),
-        heap=bool(values.get("heap", False)),
-        heap_endpoint=str(values.get("heap_endpoint", Settings.heap_endpoint)),
-        heap_app_id=str(values.get("heap_app_id", Settings.heap_app_id)),
-    )
+    validated["enabled"] = validated.get("enabled", True) and not sdk_disabled(environ)
+    source = values.get("consent_source")
+    settings = Settings(**validated, consent_source=source if isinstance(source, str) else None)
     return LoadedSettings(settings=settings, problems=tuple(problems))

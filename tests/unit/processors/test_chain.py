@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import pytest
@@ -11,10 +10,7 @@ from otel_kedro.config.privacy import (
     HEAP_ALLOWED_KEYS,
     PrivacySettings,
     parse_privacy,
-    spec_from_json,
-    spec_to_json,
 )
-from otel_kedro.config.settings import load_settings
 from otel_kedro.processors.identifiers import hash_identifier, install_key
 from otel_kedro.runs.chains import destination_chain
 
@@ -88,45 +84,3 @@ def test_chains_are_configurable_per_destination() -> None:
     )
     assert "host.name" not in out
     assert out["process.command_args"] == ["kedro", "run", "--pipeline", "data_science"]
-
-
-@pytest.mark.parametrize(
-    ("value", "message"),
-    [
-        ({"files": {"processors": ["scrub"]}}, "privacy.files.processors has ['scrub']; allowed:"),
-        ({"files": {"procesors": []}}, "privacy.files has unknown keys ['procesors']"),
-        ({"otlp": "none"}, "privacy.otlp must be a mapping"),
-        ({"max_attribute_length": 3}, "privacy.max_attribute_length must be an integer >= 64"),
-        ({"allow_args": [1]}, "privacy.allow_args must be a list of strings"),
-        ({"heap_": {}}, "unknown: ['heap_']"),
-    ],
-)
-def test_bad_privacy_configuration_is_named_precisely(value: object, message: str) -> None:
-    with pytest.raises(ValueError, match=re.escape(message)):
-        parse_privacy(value)
-
-
-def test_privacy_layers_merge_and_report_where(tmp_path: Path) -> None:
-    (tmp_path / "pyproject.toml").write_text(
-        '[tool.otel_kedro.privacy]\nallow_args = ["a"]\n[tool.otel_kedro.privacy.files]\ndrop_keys = ["x"]\n'
-    )
-    loaded = load_settings(tmp_path, environ={"OTEL_KEDRO_MAX_ATTRIBUTE_LENGTH": "128"})
-    assert loaded.problems == ()
-    assert loaded.settings.privacy.allow_args == ("a",)
-    assert loaded.settings.privacy.files.drop_keys == ("x",)
-    assert loaded.settings.privacy.max_attribute_length == 128
-    bad = load_settings(tmp_path, environ={"OTEL_KEDRO_MAX_ATTRIBUTE_LENGTH": "tiny"})
-    assert len(bad.problems) == 1
-    assert bad.problems[0].startswith(
-        "environment variable OTEL_KEDRO_MAX_ATTRIBUTE_LENGTH: key 'privacy'"
-    )
-    assert bad.settings.privacy.allow_args == ("a",), "the valid layers still apply"
-
-
-def test_worker_handoff_round_trips_the_chain() -> None:
-    privacy = parse_privacy(
-        {"files": {"drop_keys": ["a"]}, "allow_args": ["p"], "max_attribute_length": 100}
-    )
-    spec, restored = spec_from_json(spec_to_json(privacy.files, privacy))
-    assert spec == privacy.files
-    assert (restored.allow_args, restored.max_attribute_length) == (("p",), 100)
