@@ -234,7 +234,9 @@ class _Capture(logging.Filter):
                     and name.startswith(_CAPTURED_LOGGERS)
                     and self not in logger.filters
                 ):
-                    logger.addFilter(self)
+                    # First, before the SDK's DuplicateFilter, which would drop a repeated
+                    # failure before we see it (and count ours against an application's).
+                    logger.filters.insert(0, self)
         ident = threading.get_ident()
         records: list[logging.LogRecord] = []
         self._active[ident] = records
@@ -256,6 +258,7 @@ class _Send:
         self._target = target
         self._signal = signal
         self._url = target.traces_endpoint if signal == "traces" else target.metrics_endpoint
+        self._shown = _without_userinfo(self._url)  # the endpoint as messages name it
         self._outcomes: list[object] = []
         self._exporter: SpanExporter | MetricExporter | None = None
         self._classes = _exporter_classes(target.protocol)  # imported before capturing starts
@@ -311,25 +314,27 @@ class _Send:
     def _http_failure(self) -> NotDelivered:
         import requests
 
-        last = self._outcomes[-1] if self._outcomes else None
+        # A retry cut short by the deadline times out; what the attempts before it met says more.
+        telling = [o for o in self._outcomes if not isinstance(o, requests.Timeout)]
+        last = (telling or self._outcomes or [None])[-1]
         if isinstance(last, requests.Response):
             answer = f"HTTP {last.status_code} {last.reason}".strip()
             if self._signal == "metrics" and last.status_code in _UNSUPPORTED_HTTP:
-                return MetricsUnsupported(f"{self._url} takes no OTLP metrics ({answer})")
+                return MetricsUnsupported(f"{self._shown} takes no OTLP metrics ({answer})")
             hint = (
                 "; check the credentials in OTEL_EXPORTER_OTLP_HEADERS"
                 if last.status_code in {401, 403}
                 else ""
             )
-            return NotDelivered(f"{self._url} answered {answer}{hint}")
+            return NotDelivered(f"{self._shown} answered {answer}{hint}")
         if isinstance(last, requests.Timeout):
             return NotDelivered(
-                f"no answer from {self._url} within the exporter's timeout "
+                f"no answer from {self._shown} within the exporter's timeout "
                 "(OTEL_EXPORTER_OTLP_TIMEOUT, in seconds for the Python SDK)"
             )
         if isinstance(last, Exception):
             chain = _chain(last)
-            evidence = " ".join(str(error) for error in chain)
+            evidence = " ".join(f"{type(error).__name__}: {error}" for error in chain)
             innermost = f"{type(chain[-1]).__name__}: {chain[-1]}"
             return NotDelivered(self._explain(innermost, evidence))
         return NotDelivered(self._from_records())
@@ -344,10 +349,10 @@ class _Send:
             code = codes[-1]
             details = str(_args(record)[-1])
             if self._signal == "metrics" and code is grpc.StatusCode.UNIMPLEMENTED:
-                return MetricsUnsupported(f"{self._url} takes no OTLP metrics (gRPC UNIMPLEMENTED)")
+                return MetricsUnsupported(f"{self._shown} takes no OTLP metrics (gRPC UNIMPLEMENTED)")
             if code is grpc.StatusCode.DEADLINE_EXCEEDED:
                 return NotDelivered(
-                    f"no answer from {self._url} within the exporter's timeout "
+                    f"no answer from {self._shown} within the exporter's timeout "
                     "(OTEL_EXPORTER_OTLP_TIMEOUT, in seconds for the Python SDK)"
                 )
             reason = f"gRPC {code.name}: {details}"
@@ -362,25 +367,25 @@ class _Send:
         signal = self._signal.upper()
         if "certificate_verify_failed" in lowered or "certificate verify failed" in lowered:
             return (
-                f"TLS certificate verification failed for {self._url}; set "
+                f"TLS certificate verification failed for {self._shown}; set "
                 f"OTEL_EXPORTER_OTLP_CERTIFICATE (or OTEL_EXPORTER_OTLP_{signal}_CERTIFICATE) to "
                 f"the CA that signed the collector's certificate ({_short(reason)})"
             )
         if "wrong version number" in lowered or "wrong_version_number" in lowered:
-            return f"{self._url} does not speak TLS; use an http:// endpoint ({_short(reason)})"
-        if "certificate" in lowered or "handshake" in lowered or "alert" in lowered:
+            return f"{self._shown} does not speak TLS; use an http:// endpoint ({_short(reason)})"
+        if any(word in lowered for word in ("certificate", "handshake", "alert", "ssl")):
             return (
-                f"TLS handshake with {self._url} failed; if the collector requires a client "
+                f"TLS handshake with {self._shown} failed; if the collector requires a client "
                 "certificate, set OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE and "
                 f"OTEL_EXPORTER_OTLP_CLIENT_KEY ({_short(reason)})"
             )
-        return f"could not deliver to {self._url}: {_short(reason)}"
+        return f"could not deliver to {self._shown}: {_short(reason)}"
 
     def _from_records(self) -> str:
         """What the exporter logged, when the transport itself saw nothing (nothing was sent)."""
         messages = [r.getMessage() for r in self._records if r.levelno >= logging.WARNING]
         said = messages[-1] if messages else "the exporter reported a failure"
-        return f"could not deliver to {self._url}: {_short(said)}"
+        return f"could not deliver to {self._shown}: {_short(said)}"
 
     def _scrub(self, text: str) -> str:
         """``text`` on one line, without endpoint credentials or header values."""
