@@ -301,7 +301,14 @@ def test_proxy_variables_do_not_reroute_telemetry(
     monkeypatch: pytest.MonkeyPatch, protocol: str
 ) -> None:
     proxy = refused_endpoint()
-    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "grpc_proxy"):
+    for name in (
+        "HTTP_PROXY",
+        "HTTPS_PROXY",
+        "ALL_PROXY",
+        "http_proxy",
+        "https_proxy",
+        "grpc_proxy",
+    ):
         monkeypatch.setenv(name, proxy)
     monkeypatch.setenv("OTEL_EXPORTER_OTLP_PROTOCOL", protocol)
     receiver_class = GrpcReceiver if protocol == otlp.GRPC else HttpReceiver

@@ -23,9 +23,8 @@ from otel_kedro.diagnostics import warn_once
 
 if TYPE_CHECKING:
     import requests
-    from opentelemetry.sdk.metrics.export import MetricExporter, MetricsData
+    from opentelemetry.sdk.metrics.export import MetricsData
     from opentelemetry.sdk.trace import ReadableSpan
-    from opentelemetry.sdk.trace.export import SpanExporter
 
 GRPC: Final = "grpc"
 HTTP: Final = "http/protobuf"
@@ -77,7 +76,10 @@ def _protocol(environ: Mapping[str, str], signal: str) -> str:
         return HTTP
     variable, value = found
     if value not in _PROTOCOLS:
-        raise ValueError(f"{variable}={value!r} is not supported; allowed: {', '.join(_PROTOCOLS)}")
+        allowed = ", ".join(_PROTOCOLS)
+        raise ValueError(
+            f"{variable}={value!r} is not a supported OTLP protocol; allowed: {allowed}"
+        )
     return value
 
 
@@ -117,7 +119,8 @@ def prepare(target: OtlpTarget) -> None:
     """Import the exporter modules that sending needs now (called at run start), so the
     bounded wait at run end is spent sending, not importing.
     """
-    _exporter_classes(target.protocol)
+    _exporter_class(target.protocol, "traces")
+    _exporter_class(target.protocol, "metrics")
 
 
 class NotDelivered(Exception):  # noqa: N818  (the callers' interface)
@@ -139,7 +142,7 @@ def send_spans(spans: Sequence[ReadableSpan], target: OtlpTarget) -> None:
     from opentelemetry.sdk.trace.export import SpanExportResult
 
     with _Send(target, "traces") as send:
-        exporter = send.span_exporter()
+        exporter = send.exporter()
         for start in range(0, len(spans), _SPANS_PER_REQUEST):
             batch = spans[start : start + _SPANS_PER_REQUEST]
             if exporter.export(batch) is not SpanExportResult.SUCCESS:
@@ -155,32 +158,34 @@ def send_metrics(data: MetricsData, target: OtlpTarget) -> None:
     from opentelemetry.sdk.metrics.export import MetricExportResult
 
     with _Send(target, "metrics") as send:
-        if send.metric_exporter().export(data) is not MetricExportResult.SUCCESS:
+        if send.exporter().export(data) is not MetricExportResult.SUCCESS:
             raise send.failure()
 
 
 # --- the exporters ----------------------------------------------------------------------------
 
 
-def _exporter_classes(protocol: str) -> tuple[Callable[..., SpanExporter], Callable[..., Any]]:
-    """The SDK's span and metric exporter classes for ``protocol`` (importing them)."""
+def _exporter_class(protocol: str, signal: str) -> Callable[..., Any]:
+    """The SDK's exporter class for ``protocol`` and ``signal`` (importing its module)."""
     if protocol == GRPC:
-        from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import (
-            OTLPMetricExporter as GrpcMetricExporter,
-        )
-        from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import (
-            OTLPSpanExporter as GrpcSpanExporter,
+        if signal == "traces":
+            from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
+
+            return OTLPSpanExporter
+        from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import OTLPMetricExporter
+
+        return OTLPMetricExporter
+    if signal == "traces":
+        from opentelemetry.exporter.otlp.proto.http.trace_exporter import (
+            OTLPSpanExporter as HttpSpanExporter,
         )
 
-        return GrpcSpanExporter, GrpcMetricExporter
+        return HttpSpanExporter
     from opentelemetry.exporter.otlp.proto.http.metric_exporter import (
         OTLPMetricExporter as HttpMetricExporter,
     )
-    from opentelemetry.exporter.otlp.proto.http.trace_exporter import (
-        OTLPSpanExporter as HttpSpanExporter,
-    )
 
-    return HttpSpanExporter, HttpMetricExporter
+    return HttpMetricExporter
 
 
 def _recording_session() -> tuple[requests.Session, list[object]]:
@@ -260,8 +265,8 @@ class _Send:
         self._url = target.traces_endpoint if signal == "traces" else target.metrics_endpoint
         self._shown = _without_userinfo(self._url)  # the endpoint as messages name it
         self._outcomes: list[object] = []
-        self._exporter: SpanExporter | MetricExporter | None = None
-        self._classes = _exporter_classes(target.protocol)  # imported before capturing starts
+        self._exporter: Any = None
+        self._class = _exporter_class(target.protocol, signal)  # imported before capturing
         self._stack = ExitStack()
         self._records: list[logging.LogRecord] = []
 
@@ -276,7 +281,8 @@ class _Send:
         finally:
             self._stack.close()
 
-    def _build(self, cls: Callable[..., Any]) -> Any:
+    def exporter(self) -> Any:
+        """The SDK exporter for the signal: our endpoint, everything else from the environment."""
         kwargs: dict[str, Any] = {"endpoint": self._url}
         if self._target.protocol == GRPC:
             # Proxy variables must not reroute telemetry (as trust_env=False does for HTTP).
@@ -284,7 +290,7 @@ class _Send:
         else:
             kwargs["session"], self._outcomes = _recording_session()
         try:
-            exporter = cls(**kwargs)
+            exporter = self._class(**kwargs)
         except Exception as error:  # noqa: BLE001  (the SDK raises several kinds on bad settings)
             raise NotDelivered(
                 self._scrub(f"the OTLP {self._signal} exporter could not be configured: {error}")
@@ -294,16 +300,6 @@ class _Send:
                 warn_once(self._scrub(f"OTLP {self._signal} exporter: {record.getMessage()}"))
         self._records.clear()
         self._exporter = exporter
-        return exporter
-
-    def span_exporter(self) -> SpanExporter:
-        """The SDK span exporter for the target, configured from the environment."""
-        exporter: SpanExporter = self._build(self._classes[0])
-        return exporter
-
-    def metric_exporter(self) -> MetricExporter:
-        """The SDK metric exporter for the target, configured from the environment."""
-        exporter: MetricExporter = self._build(self._classes[1])
         return exporter
 
     def failure(self) -> NotDelivered:
@@ -321,17 +317,10 @@ class _Send:
             answer = f"HTTP {last.status_code} {last.reason}".strip()
             if self._signal == "metrics" and last.status_code in _UNSUPPORTED_HTTP:
                 return MetricsUnsupported(f"{self._shown} takes no OTLP metrics ({answer})")
-            hint = (
-                "; check the credentials in OTEL_EXPORTER_OTLP_HEADERS"
-                if last.status_code in {401, 403}
-                else ""
-            )
+            hint = "; check OTEL_EXPORTER_OTLP_HEADERS" if last.status_code in {401, 403} else ""
             return NotDelivered(f"{self._shown} answered {answer}{hint}")
         if isinstance(last, requests.Timeout):
-            return NotDelivered(
-                f"no answer from {self._shown} within the exporter's timeout "
-                "(OTEL_EXPORTER_OTLP_TIMEOUT, in seconds for the Python SDK)"
-            )
+            return NotDelivered(self._no_answer())
         if isinstance(last, Exception):
             chain = _chain(last)
             evidence = " ".join(f"{type(error).__name__}: {error}" for error in chain)
@@ -349,12 +338,11 @@ class _Send:
             code = codes[-1]
             details = str(_args(record)[-1])
             if self._signal == "metrics" and code is grpc.StatusCode.UNIMPLEMENTED:
-                return MetricsUnsupported(f"{self._shown} takes no OTLP metrics (gRPC UNIMPLEMENTED)")
-            if code is grpc.StatusCode.DEADLINE_EXCEEDED:
-                return NotDelivered(
-                    f"no answer from {self._shown} within the exporter's timeout "
-                    "(OTEL_EXPORTER_OTLP_TIMEOUT, in seconds for the Python SDK)"
+                return MetricsUnsupported(
+                    f"{self._shown} takes no OTLP metrics (gRPC UNIMPLEMENTED)"
                 )
+            if code is grpc.StatusCode.DEADLINE_EXCEEDED:
+                return NotDelivered(self._no_answer())
             reason = f"gRPC {code.name}: {details}"
             return NotDelivered(self._explain(reason, reason))
         return NotDelivered(self._from_records())
@@ -373,13 +361,26 @@ class _Send:
             )
         if "wrong version number" in lowered or "wrong_version_number" in lowered:
             return f"{self._shown} does not speak TLS; use an http:// endpoint ({_short(reason)})"
-        if any(word in lowered for word in ("certificate", "handshake", "alert", "ssl")):
+        if "could not find" in lowered:  # requests: a CA, certificate or key file is missing
+            return (
+                f"a file named by OTEL_EXPORTER_OTLP_CERTIFICATE, _CLIENT_CERTIFICATE or "
+                f"_CLIENT_KEY (or their {signal} forms) cannot be read ({_short(reason)})"
+            )
+        # A TLS server that refuses us without a client certificate often just hangs up.
+        hung_up = self._shown.startswith("https:") and "socket closed" in lowered
+        if hung_up or any(word in lowered for word in ("certificate", "handshake", "alert", "ssl")):
             return (
                 f"TLS handshake with {self._shown} failed; if the collector requires a client "
                 "certificate, set OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE and "
                 f"OTEL_EXPORTER_OTLP_CLIENT_KEY ({_short(reason)})"
             )
         return f"could not deliver to {self._shown}: {_short(reason)}"
+
+    def _no_answer(self) -> str:
+        return (
+            f"no answer from {self._shown} within the exporter's timeout "
+            "(OTEL_EXPORTER_OTLP_TIMEOUT, in seconds for the Python SDK)"
+        )
 
     def _from_records(self) -> str:
         """What the exporter logged, when the transport itself saw nothing (nothing was sent)."""
@@ -396,8 +397,8 @@ class _Send:
                 userinfo = match.group(0)[len(match.group(1) or "") : -1]
                 secrets.update({userinfo, unquote(userinfo)})
                 secrets.update(part for part in userinfo.split(":", 1)[1:] if part)
-        for variable in _HEADER_VARIABLES:
-            for pair in os.environ.get(variable, "").split(","):
+        for signal in ("", "TRACES_", "METRICS_"):
+            for pair in os.environ.get(f"OTEL_EXPORTER_OTLP_{signal}HEADERS", "").split(","):
                 value = pair.partition("=")[2].strip()
                 secrets.update({value, unquote(value)} if value else set())
         text = _without_userinfo(text)
@@ -405,13 +406,6 @@ class _Send:
             if len(secret) >= 3:
                 text = text.replace(secret, "***")
         return " ".join(text.split())
-
-
-_HEADER_VARIABLES: Final = (
-    "OTEL_EXPORTER_OTLP_HEADERS",
-    "OTEL_EXPORTER_OTLP_TRACES_HEADERS",
-    "OTEL_EXPORTER_OTLP_METRICS_HEADERS",
-)
 
 
 def _args(record: logging.LogRecord) -> tuple[object, ...]:
