@@ -96,7 +96,7 @@ def quiet(caplog: pytest.LogCaptureFixture, capfd: pytest.CaptureFixture[str]) -
     _, err = capfd.readouterr()
     assert "Traceback" not in err
     assert "Failed to export" not in err
-    sdk = [r for r in caplog.records if r.name.startswith("opentelemetry.exporter")]
+    sdk = [r for r in caplog.get_records("call") if r.name.startswith("opentelemetry.exporter")]
     assert [r.getMessage() for r in sdk if r.levelno >= logging.WARNING] == []
 
 
