@@ -1,13 +1,18 @@
 """Real OTLP protocol peers on loopback: an HTTP/protobuf receiver, a gRPC TraceService, a black
-hole that accepts connections and never answers, and a port that refuses them."""
+hole that accepts connections and never answers, and a port that refuses them. The HTTP and gRPC
+receivers can serve TLS with a certificate of ``tests.support.tls`` and require a client
+certificate (mTLS); they record request headers and the body's compression."""
 
 from __future__ import annotations
 
+import gzip
 import socket
+import ssl
 import threading
+import zlib
 from concurrent import futures
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import grpc
 from opentelemetry.proto.collector.metrics.v1 import metrics_service_pb2_grpc
@@ -20,6 +25,9 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceRequest,
     ExportTraceServiceResponse,
 )
+
+if TYPE_CHECKING:
+    from tests.support.tls import Pki
 
 
 def span_ids(requests: list[ExportTraceServiceRequest]) -> list[str]:
@@ -45,12 +53,76 @@ def metric_names(requests: list[ExportMetricsServiceRequest]) -> set[str]:
 _Server = TypeVar("_Server", bound="LoopbackHttpServer")
 
 
-class LoopbackHttpServer:
-    """A threaded HTTP server on a free loopback port, serving while used as a context manager."""
+class _TlsHttpServer(ThreadingHTTPServer):
+    """Serves HTTPS: the TLS handshake runs in the request's thread, and a failed one (a client
+    that does not trust us, or has no certificate when one is required) is recorded, not
+    printed."""
 
-    def _serve(self, handler: type[BaseHTTPRequestHandler]) -> None:
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        self.address = f"http://127.0.0.1:{self._server.server_address[1]}"
+    def __init__(self, handler: type[BaseHTTPRequestHandler], context: ssl.SSLContext) -> None:
+        super().__init__(("127.0.0.1", 0), handler)
+        self.context = context
+        self.tls_errors: list[str] = []
+
+    def get_request(self) -> tuple[Any, Any]:
+        connection, address = self.socket.accept()
+        wrapped = self.context.wrap_socket(
+            connection, server_side=True, do_handshake_on_connect=False
+        )
+        return wrapped, address
+
+    def finish_request(self, request: Any, client_address: Any) -> None:
+        try:
+            request.do_handshake()
+        except (ssl.SSLError, OSError) as error:
+            self.tls_errors.append(f"{type(error).__name__}: {error}")
+            return
+        super().finish_request(request, client_address)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        pass  # a client that hung up mid-request is the client's business, not a test failure
+
+
+def server_context(pki: Pki, *, require_client_cert: bool = False) -> ssl.SSLContext:
+    """A server-side TLS context with the PKI's server certificate (and its CA for clients)."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(pki.server_cert, pki.server_key)
+    if require_client_cert:
+        context.verify_mode = ssl.CERT_REQUIRED
+        context.load_verify_locations(pki.ca)
+    return context
+
+
+def decode_body(body: bytes, encoding: str | None) -> bytes:
+    """A request body as sent before compression (gzip and deflate, as OTLP/HTTP allows)."""
+    if encoding == "gzip":
+        return gzip.decompress(body)
+    if encoding == "deflate":
+        return zlib.decompress(body)
+    return body
+
+
+class LoopbackHttpServer:
+    """A threaded HTTP server on a free loopback port, serving while used as a context manager;
+    with ``tls`` it serves HTTPS (``require_client_cert`` for mutual TLS)."""
+
+    tls_errors: list[str]
+
+    def _serve(
+        self,
+        handler: type[BaseHTTPRequestHandler],
+        tls: Pki | None = None,
+        *,
+        require_client_cert: bool = False,
+    ) -> None:
+        if tls is None:
+            self._server: ThreadingHTTPServer = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+            self.tls_errors = []
+        else:
+            context = server_context(tls, require_client_cert=require_client_cert)
+            server = _TlsHttpServer(handler, context)
+            self._server, self.tls_errors = server, server.tls_errors
+        scheme = "http" if tls is None else "https"
+        self.address = f"{scheme}://127.0.0.1:{self._server.server_address[1]}"
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
     def __enter__(self: _Server) -> _Server:
@@ -63,18 +135,29 @@ class LoopbackHttpServer:
 
 
 class HttpReceiver(LoopbackHttpServer):
-    """POST /v1/traces and /v1/metrics with protobuf bodies, answered as OTLP/HTTP says."""
+    """POST /v1/traces and /v1/metrics with protobuf bodies, answered as OTLP/HTTP says.
 
-    def __init__(self, *, metrics: bool = True) -> None:
+    ``headers`` holds every request's headers (lower-case names) and ``content_encodings`` each
+    request's ``Content-Encoding`` (None when absent); bodies are decompressed before decoding.
+    """
+
+    def __init__(
+        self, *, metrics: bool = True, tls: Pki | None = None, require_client_cert: bool = False
+    ) -> None:
         self.requests: list[ExportTraceServiceRequest] = []
         self.metric_requests: list[ExportMetricsServiceRequest] = []
         self.refused_metrics = 0
         self.resources: list[dict[str, Any]] = []
+        self.headers: list[dict[str, str]] = []
+        self.content_encodings: list[str | None] = []
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers["Content-Length"]))
+                encoding = self.headers.get("Content-Encoding")
+                receiver.headers.append({k.lower(): v for k, v in self.headers.items()})
+                receiver.content_encodings.append(encoding)
+                body = decode_body(self.rfile.read(int(self.headers["Content-Length"])), encoding)
                 assert self.headers["Content-Type"] == "application/x-protobuf"
                 if self.path == "/v1/metrics" and not metrics:  # a traces-only backend
                     receiver.refused_metrics += 1
@@ -102,7 +185,7 @@ class HttpReceiver(LoopbackHttpServer):
             def log_message(self, *args: object) -> None:
                 pass
 
-        self._serve(Handler)
+        self._serve(Handler, tls, require_client_cert=require_client_cert)
         self.endpoint = self.address
 
 
@@ -118,21 +201,39 @@ class _MetricsService(metrics_service_pb2_grpc.MetricsServiceServicer):
 
 
 class GrpcReceiver(trace_service_pb2_grpc.TraceServiceServicer):
-    """The gRPC TraceService and MetricsService, in process."""
+    """The gRPC TraceService and MetricsService (unless ``metrics`` is false: UNIMPLEMENTED), in
+    process; with ``tls`` on TLS (``require_client_cert`` for mutual TLS). ``metadata`` holds
+    each trace request's invocation metadata."""
 
-    def __init__(self) -> None:
+    def __init__(
+        self, *, metrics: bool = True, tls: Pki | None = None, require_client_cert: bool = False
+    ) -> None:
         self.requests: list[ExportTraceServiceRequest] = []
+        self.metadata: list[dict[str, str]] = []
         self._metrics = _MetricsService()
         self.metric_requests = self._metrics.requests
         self._server = grpc.server(futures.ThreadPoolExecutor(max_workers=2))
         trace_service_pb2_grpc.add_TraceServiceServicer_to_server(self, self._server)
-        metrics_service_pb2_grpc.add_MetricsServiceServicer_to_server(self._metrics, self._server)
-        port = self._server.add_insecure_port("127.0.0.1:0")
-        self.endpoint = f"http://127.0.0.1:{port}"
+        if metrics:
+            metrics_service_pb2_grpc.add_MetricsServiceServicer_to_server(
+                self._metrics, self._server
+            )
+        if tls is None:
+            port = self._server.add_insecure_port("127.0.0.1:0")
+            self.endpoint = f"http://127.0.0.1:{port}"
+        else:
+            credentials = grpc.ssl_server_credentials(
+                [(tls.server_key.read_bytes(), tls.server_cert.read_bytes())],
+                root_certificates=tls.ca.read_bytes() if require_client_cert else None,
+                require_client_auth=require_client_cert,
+            )
+            port = self._server.add_secure_port("127.0.0.1:0", credentials)
+            self.endpoint = f"https://127.0.0.1:{port}"
 
     def Export(
         self, request: ExportTraceServiceRequest, context: Any
     ) -> ExportTraceServiceResponse:
+        self.metadata.append({key: str(value) for key, value in context.invocation_metadata()})
         self.requests.append(request)
         return ExportTraceServiceResponse()
 

@@ -1,276 +1,435 @@
-"""OTLP delivery of a run's local trace file (HTTP/protobuf or gRPC), with a bounded wait.
+"""OTLP transport: processed spans and metrics sent through the maintained OpenTelemetry SDK
+exporters (HTTP/protobuf or gRPC), so every ``OTEL_EXPORTER_OTLP_*`` variable means what it means
+for any OpenTelemetry SDK: endpoints, headers, timeout, compression, TLS, mTLS and insecure.
 
-The local ``traces.jsonl`` is the source of truth (it holds the spans of every process of the run,
-ParallelRunner workers included), so a run is delivered by sending that file, passed through the
-OTLP destination's privacy chain, once the run has ended. The same code serves
-``otel-kedro replay``. Each destination that acknowledged a run is recorded in the run folder's
-``delivery.json``, so no run is sent twice to one destination unless forced.
+This module only transports. Reading run folders, privacy chains and ``delivery.json`` belong to
+its callers; a send either returns (acknowledged) or raises :class:`NotDelivered` with one line
+saying why. Imports of the exporters are lazy: the module is imported while a Kedro run starts.
 """
 
 from __future__ import annotations
 
-import base64
 import dataclasses
-import json
-from collections.abc import Iterable, Mapping, Sequence
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final, TypeVar
+import logging
+import os
+import re
+import threading
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import ExitStack, contextmanager
+from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import unquote
 
-from otel_kedro.exporters.delivery import delivered, record_delivery
-from otel_kedro.exporters.files import TRACES_FILE
+from otel_kedro.diagnostics import warn_once
 
 if TYPE_CHECKING:
-    from google.protobuf.message import Message
-    from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
-        ExportTraceServiceRequest,
-    )
-    from opentelemetry.proto.common.v1.common_pb2 import KeyValue
+    import requests
+    from opentelemetry.sdk.metrics.export import MetricsData
+    from opentelemetry.sdk.trace import ReadableSpan
 
-    from otel_kedro.processors.chain import Chain
-
-_M = TypeVar("_M", bound="Message")
 GRPC: Final = "grpc"
 HTTP: Final = "http/protobuf"
-_ID_KEYS: Final = {"traceId": 32, "spanId": 16, "parentSpanId": 16}
+_PROTOCOLS: Final = (HTTP, GRPC)
+_DEFAULT_HTTP: Final = "http://localhost:4318"
+_DEFAULT_GRPC: Final = "http://localhost:4317"
+# Spans per request: far below the HTTP exporter's 64 MiB request limit for any real run.
+_SPANS_PER_REQUEST: Final = 2048
+# What a backend without a metrics endpoint answers.
+_UNSUPPORTED_HTTP: Final = frozenset({404, 405, 501})
+# The loggers whose records a send of ours captures (the SDK exporters' and grpc's own).
+_CAPTURED_LOGGERS: Final = ("opentelemetry.exporter", "grpc")
+# scheme:// (kept) then userinfo@ (removed), before the first "/", "?" or "#".
+_USERINFO: Final = re.compile(r"^((?:[A-Za-z][A-Za-z0-9+.-]*:)?//)?[^/?#]*@")
+_MAX_REASON: Final = 300
+
+
+def _without_userinfo(url: str) -> str:
+    """``url`` without any ``user:password@`` part (credentials are never keys or output)."""
+    return _USERINFO.sub(lambda match: match.group(1) or "", url, count=1)
 
 
 @dataclasses.dataclass(frozen=True)
 class OtlpTarget:
-    """Where and how to send: protocol, endpoint, headers, per-request timeout (seconds)."""
+    """Where to send: the protocol and each signal's full endpoint, as the SDK exporters take it."""
 
     protocol: str
-    endpoint: str
-    headers: tuple[tuple[str, str], ...] = ()
-    timeout_s: float = 10.0
-    metrics_endpoint: str = ""  # where metrics go; by default derived from ``endpoint``
-
-    @property
-    def metrics_url(self) -> str:
-        """The metrics endpoint: as configured, else the traces one with ``/v1/metrics``."""
-        if self.metrics_endpoint:
-            return self.metrics_endpoint
-        if self.protocol == HTTP and self.endpoint.endswith("/v1/traces"):
-            return self.endpoint[: -len("traces")] + "metrics"
-        return self.endpoint
+    traces_endpoint: str
+    metrics_endpoint: str
 
     @property
     def key(self) -> str:
-        """The destination's name in ``delivery.json``."""
-        return f"otlp {self.protocol} {self.endpoint}"
+        """The destination's name in ``delivery.json``; it never holds endpoint credentials."""
+        return f"otlp {self.protocol} {_without_userinfo(self.traces_endpoint)}"
+
+
+def _variable(environ: Mapping[str, str], signal: str, name: str) -> tuple[str, str] | None:
+    """The per-signal variable if set (non-empty), else the general one: (name, value)."""
+    for variable in (f"OTEL_EXPORTER_OTLP_{signal}_{name}", f"OTEL_EXPORTER_OTLP_{name}"):
+        value = environ.get(variable, "").strip()
+        if value:
+            return variable, value
+    return None
+
+
+def _protocol(environ: Mapping[str, str], signal: str) -> str:
+    found = _variable(environ, signal, "PROTOCOL")
+    if found is None:
+        return HTTP
+    variable, value = found
+    if value not in _PROTOCOLS:
+        allowed = ", ".join(_PROTOCOLS)
+        raise ValueError(
+            f"{variable}={value!r} is not a supported OTLP protocol; allowed: {allowed}"
+        )
+    return value
+
+
+def _endpoint(environ: Mapping[str, str], signal: str, protocol: str, base: str | None) -> str:
+    if base is None:
+        specific = environ.get(f"OTEL_EXPORTER_OTLP_{signal}_ENDPOINT", "").strip()
+        if specific:
+            return specific  # used as is, as the specification says
+        base = environ.get("OTEL_EXPORTER_OTLP_ENDPOINT", "").strip()
+    if protocol == GRPC:
+        return base or _DEFAULT_GRPC
+    return f"{(base or _DEFAULT_HTTP).removesuffix('/')}/v1/{signal.lower()}"
 
 
 def target_from_env(environ: Mapping[str, str], endpoint: str | None = None) -> OtlpTarget:
-    """The target the standard ``OTEL_EXPORTER_OTLP_*`` variables describe (spec defaults)."""
-    protocol = (
-        environ.get("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL")
-        or environ.get("OTEL_EXPORTER_OTLP_PROTOCOL")
-        or HTTP
-    ).strip()
-    if protocol not in {GRPC, HTTP}:
-        raise ValueError(f"OTLP protocol {protocol!r} is not supported; use {GRPC} or {HTTP}")
-    base = endpoint or environ.get("OTEL_EXPORTER_OTLP_ENDPOINT", "").strip()
+    """Resolve protocol and endpoints as the OTLP exporter specification says.
 
-    def url_of(signal: str) -> str:
-        specific = environ.get(f"OTEL_EXPORTER_OTLP_{signal.upper()}_ENDPOINT", "").strip()
-        if endpoint is None and specific:
-            return specific
-        if protocol == HTTP:
-            return (base or "http://localhost:4318").rstrip("/") + f"/v1/{signal}"
-        return base or "http://localhost:4317"
-
-    raw_headers = environ.get("OTEL_EXPORTER_OTLP_TRACES_HEADERS") or environ.get(
-        "OTEL_EXPORTER_OTLP_HEADERS", ""
+    ``endpoint``, when given, is a base URL that overrides every endpoint variable (``replay
+    --endpoint``). Both signals travel with one protocol, so a metrics protocol that differs
+    from the traces one is an error rather than silently ignored.
+    """
+    protocol = _protocol(environ, "TRACES")
+    metrics_protocol = _protocol(environ, "METRICS")
+    if metrics_protocol != protocol:
+        raise ValueError(
+            f"OTEL_EXPORTER_OTLP_METRICS_PROTOCOL={metrics_protocol!r} differs from the traces "
+            f"protocol {protocol!r}; otel-kedro sends traces and metrics with one protocol"
+        )
+    return OtlpTarget(
+        protocol,
+        _endpoint(environ, "TRACES", protocol, endpoint),
+        _endpoint(environ, "METRICS", protocol, endpoint),
     )
-    headers = tuple(
-        (unquote(k).strip().lower(), unquote(v).strip())
-        for k, _, v in (pair.partition("=") for pair in raw_headers.split(",") if "=" in pair)
-    )
-    timeout = environ.get("OTEL_EXPORTER_OTLP_TRACES_TIMEOUT") or environ.get(
-        "OTEL_EXPORTER_OTLP_TIMEOUT", ""
-    )
-    # The specification says milliseconds; 10 s is its default.
-    timeout_s = float(timeout) / 1000 if timeout.strip().isdigit() else 10.0
-    return OtlpTarget(protocol, url_of("traces"), headers, timeout_s, url_of("metrics"))
 
 
 def prepare(target: OtlpTarget) -> None:
-    """Import what sending traces and metrics needs now, while the run is starting, so that the
-    bounded wait at its end is spent sending rather than importing (50 to 100 ms for requests
-    or grpc).
+    """Import the exporter modules that sending needs now (called at run start), so the
+    bounded wait at run end is spent sending, not importing.
     """
-    from google.protobuf import json_format  # noqa: F401
-    from opentelemetry.proto.collector.metrics.v1 import metrics_service_pb2  # noqa: F401
-    from opentelemetry.proto.collector.trace.v1 import trace_service_pb2  # noqa: F401
-
-    if target.protocol == GRPC:
-        import grpc  # noqa: F401
-        from opentelemetry.proto.collector.metrics.v1 import (  # noqa: F401
-            metrics_service_pb2_grpc,
-        )
-        from opentelemetry.proto.collector.trace.v1 import trace_service_pb2_grpc  # noqa: F401
-    else:
-        import requests  # noqa: F401
+    _exporter_class(target.protocol, "traces")
+    _exporter_class(target.protocol, "metrics")
 
 
-def read_requests(folder: Path) -> list[ExportTraceServiceRequest]:
-    """Every request line of a run's ``traces.jsonl``, as protobuf messages."""
-    from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
-        ExportTraceServiceRequest,
-    )
-
-    return read_json_lines(folder / TRACES_FILE, ExportTraceServiceRequest)
-
-
-def read_json_lines(path: Path, message: type[_M]) -> list[_M]:
-    """Every line of an OTLP JSON Lines file as a protobuf ``message``; none if it is absent."""
-    from google.protobuf import json_format
-
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        return []
-    requests = []
-    for line in text.splitlines():
-        if line.strip():
-            document = json.loads(line)
-            _hex_to_base64(document)
-            requests.append(json_format.ParseDict(document, message()))
-    return requests
-
-
-def _hex_to_base64(node: Any) -> None:
-    """OTLP JSON writes ids as hex; protobuf's JSON mapping reads bytes as base64."""
-    if isinstance(node, dict):
-        for key, value in node.items():
-            if key in _ID_KEYS and isinstance(value, str):
-                node[key] = base64.b64encode(bytes.fromhex(value)).decode("ascii")
-            else:
-                _hex_to_base64(value)
-    elif isinstance(node, list):
-        for item in node:
-            _hex_to_base64(item)
-
-
-def _attribute_values(key_values: Iterable[KeyValue]) -> dict[str, Any]:
-    """Protobuf attributes as plain Python values (scalars and arrays of scalars)."""
-    result: dict[str, Any] = {}
-    for item in key_values:
-        kind = item.value.WhichOneof("value")
-        if kind == "array_value":
-            result[item.key] = [
-                getattr(v, v.WhichOneof("value") or "string_value")
-                for v in item.value.array_value.values
-            ]
-        elif kind in {"string_value", "bool_value", "int_value", "double_value"}:
-            result[item.key] = getattr(item.value, kind)
-    return result
-
-
-def replace_attributes(key_values: Any, chain: Chain) -> None:
-    """Apply the chain to a repeated ``KeyValue`` field in place. Values the chain cannot see
-    (maps, bytes; span attributes never hold them) are dropped: nothing unprocessed leaves.
+class NotDelivered(Exception):  # noqa: N818  (the callers' interface)
+    """The endpoint did not acknowledge; ``str()`` is one line saying why, never containing
+    header values or endpoint credentials.
     """
-    processed = chain.attributes(_attribute_values(key_values))
-    del key_values[:]
-    for key, value in processed.items():
-        item = key_values.add()
-        item.key = key
-        _set_any(item.value, value)
 
 
-def _set_any(target: Any, value: Any) -> None:
-    if isinstance(value, bool):
-        target.bool_value = value
-    elif isinstance(value, int):
-        target.int_value = value
-    elif isinstance(value, float):
-        target.double_value = value
-    elif isinstance(value, (list, tuple)):
-        for element in value:
-            _set_any(target.array_value.values.add(), element)
-    else:
-        target.string_value = str(value)
+class MetricsUnsupported(NotDelivered):
+    """The backend has no metrics endpoint (HTTP 404/405/501, gRPC UNIMPLEMENTED)."""
 
 
-def apply_chain(request: ExportTraceServiceRequest, chain: Chain) -> None:
-    """Run the destination's chain over every attribute set and text field of a request."""
-    for resource_spans in request.resource_spans:
-        replace_attributes(resource_spans.resource.attributes, chain)
-        for scope_spans in resource_spans.scope_spans:
-            for span in scope_spans.spans:
-                span.name = chain.text(span.name)
-                if span.status.message:
-                    span.status.message = chain.text(span.status.message)
-                replace_attributes(span.attributes, chain)
-                for event in span.events:
-                    replace_attributes(event.attributes, chain)
-                for link in span.links:
-                    replace_attributes(link.attributes, chain)
-
-
-def send(requests: Sequence[Message], target: OtlpTarget, *, metrics: bool = False) -> None:
-    """Send every request (traces, or metrics); raise on the first that is not acknowledged."""
-    if target.protocol == GRPC:
-        _send_grpc(requests, target, metrics=metrics)
+def send_spans(spans: Sequence[ReadableSpan], target: OtlpTarget) -> None:
+    """Send ``spans`` to the target's traces endpoint; raise :class:`NotDelivered` unless every
+    request was acknowledged.
+    """
+    if not spans:
         return
-    import requests as http
+    from opentelemetry.sdk.trace.export import SpanExportResult
 
-    headers = {"Content-Type": "application/x-protobuf", **dict(target.headers)}
-    with http.Session() as session:
-        session.trust_env = False  # proxies from the environment must not reroute telemetry
-        for request in requests:
-            response = session.post(
-                target.metrics_url if metrics else target.endpoint,
-                data=request.SerializeToString(),
-                headers=headers,
-                timeout=target.timeout_s,
-            )
-            response.raise_for_status()
+    with _Send(target, "traces") as send:
+        exporter = send.exporter()
+        for start in range(0, len(spans), _SPANS_PER_REQUEST):
+            batch = spans[start : start + _SPANS_PER_REQUEST]
+            if exporter.export(batch) is not SpanExportResult.SUCCESS:
+                raise send.failure()
 
 
-def _send_grpc(requests: Sequence[Message], target: OtlpTarget, *, metrics: bool) -> None:
-    import grpc
-    from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2_grpc import (
-        MetricsServiceStub,
-    )
-    from opentelemetry.proto.collector.trace.v1.trace_service_pb2_grpc import TraceServiceStub
-
-    endpoint = target.metrics_url if metrics else target.endpoint
-    address = endpoint.split("://", 1)[-1].rstrip("/")
-    secure = endpoint.startswith("https://")
-    options = [("grpc.enable_http_proxy", 0)]  # as for HTTP: no proxy from the environment
-    channel = (
-        grpc.secure_channel(address, grpc.ssl_channel_credentials(), options=options)
-        if secure
-        else grpc.insecure_channel(address, options=options)
-    )
-    with channel:
-        stub_class: Any = MetricsServiceStub if metrics else TraceServiceStub
-        stub = stub_class(channel)
-        for request in requests:
-            stub.Export(request, timeout=target.timeout_s, metadata=list(target.headers))
-
-
-def deliver_run(folder: Path, target: OtlpTarget, chain: Chain, *, force: bool = False) -> int:
-    """Send one run folder's spans, then its metrics, unless ``target`` already acknowledged
-    them; the number of spans sent. Each signal is recorded on its own, so a backend that takes
-    traces but not metrics (Jaeger, Phoenix) is not sent the traces again.
+def send_metrics(data: MetricsData, target: OtlpTarget) -> None:
+    """Send ``data`` to the target's metrics endpoint; raise :class:`MetricsUnsupported` when
+    the backend takes no metrics, :class:`NotDelivered` on any other failure.
     """
-    from otel_kedro.exporters.otlp_metrics import deliver_metrics
+    if not data.resource_metrics:
+        return
+    from opentelemetry.sdk.metrics.export import MetricExportResult
 
-    record = delivered(folder)
-    spans = 0
-    if force or target.key not in record:
-        requests = read_requests(folder)
-        for request in requests:
-            apply_chain(request, chain)
-        send(requests, target)
-        spans = sum(
-            len(scope.spans) for request in requests for rs in request.resource_spans
-            for scope in rs.scope_spans
-        )  # fmt: skip
-        record_delivery(folder, target.key, spans=spans)
-    if force or f"{target.key} metrics" not in record:
-        deliver_metrics(folder, target, chain)
-    return spans
+    with _Send(target, "metrics") as send:
+        if send.exporter().export(data) is not MetricExportResult.SUCCESS:
+            raise send.failure()
+
+
+# --- the exporters ----------------------------------------------------------------------------
+
+
+def _exporter_class(protocol: str, signal: str) -> Callable[..., Any]:
+    """The SDK's exporter class for ``protocol`` and ``signal`` (importing its module)."""
+    if protocol == GRPC:
+        if signal == "traces":
+            from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
+
+            return OTLPSpanExporter
+        from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import OTLPMetricExporter
+
+        return OTLPMetricExporter
+    if signal == "traces":
+        from opentelemetry.exporter.otlp.proto.http.trace_exporter import (
+            OTLPSpanExporter as HttpSpanExporter,
+        )
+
+        return HttpSpanExporter
+    from opentelemetry.exporter.otlp.proto.http.metric_exporter import (
+        OTLPMetricExporter as HttpMetricExporter,
+    )
+
+    return HttpMetricExporter
+
+
+def _recording_session() -> tuple[requests.Session, list[object]]:
+    """A requests session that ignores proxy variables (they must not reroute telemetry) and
+    keeps the outcome of every request (response or exception), from which a failure is told.
+    """
+    import requests
+
+    outcomes: list[object] = []
+
+    class RecordingSession(requests.Session):
+        def request(self, *args: Any, **kwargs: Any) -> requests.Response:
+            try:
+                response = super().request(*args, **kwargs)
+            except Exception as error:
+                outcomes.append(error)
+                raise
+            outcomes.append(response)
+            return response
+
+    session = RecordingSession()
+    session.trust_env = False
+    return session, outcomes
+
+
+class _Capture(logging.Filter):
+    """Holds back the records SDK exporters emit on a thread that is sending for us: the user
+    sees our one-line :class:`NotDelivered`, not the SDK's errors and tracebacks. Records of
+    other threads (an application's own exporters) pass untouched.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._active: dict[int, list[logging.LogRecord]] = {}
+        self._lock = threading.Lock()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        records = self._active.get(threading.get_ident())
+        if records is None:
+            return True
+        records.append(record)
+        return False
+
+    @contextmanager
+    def capturing(self) -> Iterator[list[logging.LogRecord]]:
+        """Capture this thread's exporter records for the duration of the block."""
+        with self._lock:  # attach to every exporter logger that exists by now
+            for name, logger in list(logging.root.manager.loggerDict.items()):
+                if (
+                    isinstance(logger, logging.Logger)
+                    and name.startswith(_CAPTURED_LOGGERS)
+                    and self not in logger.filters
+                ):
+                    # First, before the SDK's DuplicateFilter, which would drop a repeated
+                    # failure before we see it (and count ours against an application's).
+                    logger.filters.insert(0, self)
+        ident = threading.get_ident()
+        records: list[logging.LogRecord] = []
+        self._active[ident] = records
+        try:
+            yield records
+        finally:
+            del self._active[ident]
+
+
+_capture = _Capture()
+
+
+class _Send:
+    """One send of one signal: builds the SDK exporter inside the log capture, tells a failure
+    from what the transport saw, and shuts the exporter down (closing its session or channel).
+    """
+
+    def __init__(self, target: OtlpTarget, signal: str) -> None:
+        self._target = target
+        self._signal = signal
+        self._url = target.traces_endpoint if signal == "traces" else target.metrics_endpoint
+        self._shown = _without_userinfo(self._url)  # the endpoint as messages name it
+        self._outcomes: list[object] = []
+        self._exporter: Any = None
+        self._class = _exporter_class(target.protocol, signal)  # imported before capturing
+        self._stack = ExitStack()
+        self._records: list[logging.LogRecord] = []
+
+    def __enter__(self) -> _Send:
+        self._records = self._stack.enter_context(_capture.capturing())
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        try:
+            if self._exporter is not None:
+                self._exporter.shutdown()
+        finally:
+            self._stack.close()
+
+    def exporter(self) -> Any:
+        """The SDK exporter for the signal: our endpoint, everything else from the environment."""
+        kwargs: dict[str, Any] = {"endpoint": self._url}
+        if self._target.protocol == GRPC:
+            # Proxy variables must not reroute telemetry (as trust_env=False does for HTTP).
+            kwargs["channel_options"] = (("grpc.enable_http_proxy", 0),)
+        else:
+            kwargs["session"], self._outcomes = _recording_session()
+        try:
+            exporter = self._class(**kwargs)
+        except Exception as error:  # noqa: BLE001  (the SDK raises several kinds on bad settings)
+            raise NotDelivered(
+                self._scrub(f"the OTLP {self._signal} exporter could not be configured: {error}")
+            ) from None
+        for record in self._records:  # configuration warnings (bad timeout, compression, file)
+            if record.levelno >= logging.WARNING:
+                warn_once(self._scrub(f"OTLP {self._signal} exporter: {record.getMessage()}"))
+        self._records.clear()
+        self._exporter = exporter
+        return exporter
+
+    def failure(self) -> NotDelivered:
+        """The exception that says, in one line, why the last export was not acknowledged."""
+        error = self._grpc_failure() if self._target.protocol == GRPC else self._http_failure()
+        return type(error)(self._scrub(str(error)))
+
+    def _http_failure(self) -> NotDelivered:
+        import requests
+
+        # A retry cut short by the deadline times out; what the attempts before it met says more.
+        telling = [o for o in self._outcomes if not isinstance(o, requests.Timeout)]
+        last = (telling or self._outcomes or [None])[-1]
+        if isinstance(last, requests.Response):
+            answer = f"HTTP {last.status_code} {last.reason}".strip()
+            if self._signal == "metrics" and last.status_code in _UNSUPPORTED_HTTP:
+                return MetricsUnsupported(f"{self._shown} takes no OTLP metrics ({answer})")
+            hint = "; check OTEL_EXPORTER_OTLP_HEADERS" if last.status_code in {401, 403} else ""
+            return NotDelivered(f"{self._shown} answered {answer}{hint}")
+        if isinstance(last, requests.Timeout):
+            return NotDelivered(self._no_answer())
+        if isinstance(last, Exception):
+            chain = _chain(last)
+            evidence = " ".join(f"{type(error).__name__}: {error}" for error in chain)
+            innermost = f"{type(chain[-1]).__name__}: {chain[-1]}"
+            return NotDelivered(self._explain(innermost, evidence))
+        return NotDelivered(self._from_records())
+
+    def _grpc_failure(self) -> NotDelivered:
+        import grpc
+
+        for record in reversed(self._records):
+            codes = [arg for arg in _args(record) if isinstance(arg, grpc.StatusCode)]
+            if not codes:
+                continue
+            code = codes[-1]
+            details = str(_args(record)[-1])
+            if self._signal == "metrics" and code is grpc.StatusCode.UNIMPLEMENTED:
+                return MetricsUnsupported(
+                    f"{self._shown} takes no OTLP metrics (gRPC UNIMPLEMENTED)"
+                )
+            if code is grpc.StatusCode.DEADLINE_EXCEEDED:
+                return NotDelivered(self._no_answer())
+            reason = f"gRPC {code.name}: {details}"
+            return NotDelivered(self._explain(reason, reason))
+        return NotDelivered(self._from_records())
+
+    def _explain(self, reason: str, evidence: str) -> str:
+        """A transport error as one line with what to do about it, for the common TLS mistakes;
+        ``evidence`` is every text of the error, ``reason`` the part that is shown.
+        """
+        lowered = evidence.lower()
+        signal = self._signal.upper()
+        if "certificate_verify_failed" in lowered or "certificate verify failed" in lowered:
+            return (
+                f"TLS certificate verification failed for {self._shown}; set "
+                f"OTEL_EXPORTER_OTLP_CERTIFICATE (or OTEL_EXPORTER_OTLP_{signal}_CERTIFICATE) to "
+                f"the CA that signed the collector's certificate ({_short(reason)})"
+            )
+        if "wrong version number" in lowered or "wrong_version_number" in lowered:
+            return f"{self._shown} does not speak TLS; use an http:// endpoint ({_short(reason)})"
+        if "could not find" in lowered:  # requests: a CA, certificate or key file is missing
+            return (
+                f"a file named by OTEL_EXPORTER_OTLP_CERTIFICATE, _CLIENT_CERTIFICATE or "
+                f"_CLIENT_KEY (or their {signal} forms) cannot be read ({_short(reason)})"
+            )
+        # A TLS server that refuses us without a client certificate often just hangs up.
+        hung_up = self._shown.startswith("https:") and "socket closed" in lowered
+        if hung_up or any(word in lowered for word in ("certificate", "handshake", "alert", "ssl")):
+            return (
+                f"TLS handshake with {self._shown} failed; if the collector requires a client "
+                "certificate, set OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE and "
+                f"OTEL_EXPORTER_OTLP_CLIENT_KEY ({_short(reason)})"
+            )
+        return f"could not deliver to {self._shown}: {_short(reason)}"
+
+    def _no_answer(self) -> str:
+        return (
+            f"no answer from {self._shown} within the exporter's timeout "
+            "(OTEL_EXPORTER_OTLP_TIMEOUT, in seconds for the Python SDK)"
+        )
+
+    def _from_records(self) -> str:
+        """What the exporter logged, when the transport itself saw nothing (nothing was sent)."""
+        messages = [r.getMessage() for r in self._records if r.levelno >= logging.WARNING]
+        said = messages[-1] if messages else "the exporter reported a failure"
+        return f"could not deliver to {self._shown}: {_short(said)}"
+
+    def _scrub(self, text: str) -> str:
+        """``text`` on one line, without endpoint credentials or header values."""
+        secrets: set[str] = set()
+        for url in (self._target.traces_endpoint, self._target.metrics_endpoint):
+            match = _USERINFO.match(url)
+            if match:
+                userinfo = match.group(0)[len(match.group(1) or "") : -1]
+                secrets.update({userinfo, unquote(userinfo)})
+                secrets.update(part for part in userinfo.split(":", 1)[1:] if part)
+        for signal in ("", "TRACES_", "METRICS_"):
+            for pair in os.environ.get(f"OTEL_EXPORTER_OTLP_{signal}HEADERS", "").split(","):
+                value = pair.partition("=")[2].strip()
+                secrets.update({value, unquote(value)} if value else set())
+        text = _without_userinfo(text)
+        for secret in sorted(secrets, key=len, reverse=True):
+            if len(secret) >= 3:
+                text = text.replace(secret, "***")
+        return " ".join(text.split())
+
+
+def _args(record: logging.LogRecord) -> tuple[object, ...]:
+    args = record.args
+    return args if isinstance(args, tuple) else ()
+
+
+def _chain(error: BaseException) -> list[BaseException]:
+    """A transport error and what it wraps, outermost first (requests wraps urllib3 wraps ssl)."""
+    seen: list[BaseException] = []
+    current: BaseException | None = error
+    while current is not None and current not in seen:
+        seen.append(current)
+        reason = getattr(current, "reason", None)
+        nested = current.args[0] if current.args else None
+        if isinstance(reason, BaseException):
+            current = reason
+        elif isinstance(nested, BaseException):
+            current = nested
+        else:
+            current = current.__cause__ or current.__context__
+    return seen
+
+
+def _short(text: str) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= _MAX_REASON else text[: _MAX_REASON - 1] + "…"
