@@ -18,9 +18,10 @@ from opentelemetry.trace import Link, Status, StatusCode
 
 from otel_kedro.config.privacy import PrivacySettings
 from otel_kedro.exporters.files import traces_exporter
-from otel_kedro.exporters.otlp import OtlpTarget, deliver_run
+from otel_kedro.exporters.otlp import OtlpTarget
 from otel_kedro.processors.apply import ProcessedSpanExporter
 from otel_kedro.runs.chains import destination_chain
+from otel_kedro.runs.remote import OtlpDelivery
 from tests.support.kedro_projects import clean_env, run_folders, run_kedro
 from tests.support.otlp_json import read_spans
 from tests.support.otlp_receivers import HttpReceiver
@@ -184,8 +185,10 @@ def test_a_secret_reaches_no_byte_sent_over_otlp(
         span.set_status(Status(StatusCode.ERROR, f"{key}={value}"))
         span.end()
         provider.shutdown()
-        target = OtlpTarget("http/protobuf", receiver.endpoint + "/v1/traces", timeout_s=5)
-        deliver_run(Path(folder), target, destination_chain(privacy, "otlp"))
+        target = OtlpTarget(
+            "http/protobuf", receiver.endpoint + "/v1/traces", receiver.endpoint + "/v1/metrics"
+        )
+        OtlpDelivery(target, destination_chain(privacy, "otlp")).deliver_run(Path(folder))
         sent = b"".join(request.SerializeToString() for request in receiver.requests)
     assert sent
     assert secret.encode() not in sent
