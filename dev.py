@@ -48,7 +48,23 @@ def test() -> None:
     _run(BIN / "ruff", "format", "--check", ".")
     _run(BIN / "mypy")
     _run(BIN / "lint-imports")
-    _run(BIN / "python", "-m", "pytest", *sys.argv[2:])
+    _run(BIN / "python", "-m", "pytest", *_pytest_options(sys.argv[2:]), *sys.argv[2:])
+
+
+def _pytest_options(args: list[str]) -> list[str]:
+    """Two xdist workers and branch coverage of src/otel_kedro, unless ``args`` choose otherwise.
+
+    ``--dist loadgroup`` sends each ``xdist_group`` (tests sharing a module fixture or timing
+    themselves) to one worker and spreads every other test. Coverage includes the ``kedro run``
+    children ([tool.coverage.run] in pyproject.toml); ``--no-cov`` or ``-p no:xdist`` opt out.
+    """
+    options: list[str] = []
+    if not any(a.startswith(("-n", "--numprocesses")) or a.endswith("no:xdist") for a in args):
+        workers = min(2, os.cpu_count() or 1)
+        options += ["-n", str(workers), "--dist", "loadgroup"] if workers > 1 else []
+    if "--no-cov" not in args and not any(a.startswith("--cov") for a in args):
+        options += ["--cov", "--cov-branch", "--cov-report=term-missing:skip-covered"]
+    return options
 
 
 if __name__ == "__main__":

@@ -15,3 +15,34 @@ from tests.support.kedro_projects import copy_example
 @pytest.fixture
 def example_project(tmp_path: Path) -> Path:
     return copy_example(tmp_path)
+
+
+# Under ``pytest -n 2 --dist loadgroup`` (dev.py test) tests in one group run on one worker, in
+# order; every other test goes wherever a worker is free. Every server here binds port 0, so no
+# two tests clash on a port; groups keep a module fixture set up once, and keep the tests that
+# time themselves or the machine's CPU from running against each other.
+_FILE_GROUPS = {
+    # One Phoenix server per module (minutes to install the first time, seconds to start).
+    "tests/integration/test_phoenix.py": "phoenix",
+    # Module fixtures: a measured workload, con-duct's own run, a KedroCLI over sys.modules.
+    "tests/unit/exporters/test_conduct.py": "conduct",
+    "tests/unit/processors/test_cli_args.py": "cli_args",
+    # CPU-rate and peak-memory workloads, judged against their own wall clock.
+    "tests/unit/sources/process/test_sampler.py": "timing",
+}
+_TEST_GROUPS = {
+    # A run with a dead collector or a silent Heap against a baseline run, by wall clock.
+    "tests/integration/test_otlp.py::test_a_dead_collector_cannot_hold_the_run": "timing",
+    "tests/integration/test_heap.py::test_a_silent_heap_cannot_hold_the_run_and_replay_sends_once": (
+        "timing"
+    ),
+}
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the marks (loadgroup)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        path, _, name = item.nodeid.partition("::")
+        group = _TEST_GROUPS.get(f"{path}::{name.split('[')[0]}") or _FILE_GROUPS.get(path)
+        if group and not item.get_closest_marker("xdist_group"):
+            item.add_marker(pytest.mark.xdist_group(group))

@@ -1,4 +1,5 @@
-"""Run one small Kedro session per consent case, in one process, and print each run's folder.
+"""Run ``kedro run --pipeline data_processing`` once per consent case through Kedro's own CLI,
+in one process (so each run has its command span), and print each run's folder.
 
 Usage: consent_matrix_script.py PROJECT CASES_JSON
 Each case is {"veto": {name: value}, "telemetry": text or null, "ours": text or null}: the
@@ -12,12 +13,19 @@ from pathlib import Path
 
 
 def main() -> int:
-    from kedro.framework.session import KedroSession
-    from kedro.framework.startup import bootstrap_project
+    from kedro.framework.cli.cli import KedroCLI
+    from kedro.framework.cli.hooks import get_cli_hook_manager
+
+    # kedro-telemetry's CLI hooks read the same .telemetry (and crash on a malformed one); the
+    # test's settings.py turns off its project hooks, this its CLI hooks.
+    cli_hooks = get_cli_hook_manager()
+    if cli_hooks.has_plugin("kedro-telemetry"):
+        cli_hooks.unregister(name="kedro-telemetry")
+    cli_hooks.set_blocked("kedro-telemetry")
 
     project = Path(sys.argv[1])
     cases = json.loads(Path(sys.argv[2]).read_text())
-    bootstrap_project(project)
+    os.chdir(project)
     runs = project / ".otel_kedro" / "runs"
     for case in cases:
         for name in ("DO_NOT_TRACK", "KEDRO_DISABLE_TELEMETRY"):
@@ -30,8 +38,11 @@ def main() -> int:
             else:
                 path.write_text(text)
         before = set(runs.iterdir()) if runs.exists() else set()
-        with KedroSession.create(project_path=project) as session:
-            session.run(pipeline_names=["data_processing"])
+        try:  # the CLI hooks around the command, as `kedro run` has them
+            KedroCLI(project_path=project).main(["run", "--pipeline", "data_processing"])
+        except SystemExit as exit_:
+            if exit_.code not in (0, None):
+                raise
         (folder,) = set(runs.iterdir()) - before
         print(json.dumps({"case": case, "folder": str(folder)}), flush=True)
     return 0

@@ -75,16 +75,22 @@ _BEARER: Final = re.compile(r"(?i:\bbearer)[ \t]+([^\s\"'<>]{8,})")
 _BASIC: Final = re.compile(r"\bBasic[ \t]+([A-Za-z0-9+/]{8,}={0,2})(?![A-Za-z0-9+/=])")
 _TOKEN_SCHEME: Final = re.compile(r"\bToken[ \t]+([A-Za-z0-9._~+/=-]{16,})")
 _TITLE_WORD: Final = re.compile(r"[A-Z]?[a-z]+")
+# The word after a secret-named option is its value unless it reads as the next option's name:
+# one or two dashes, then letter-only words joined by ``-``, ``_`` or ``.`` (``-v``, ``--env``,
+# ``--dry-run``). A dash-led word holding a digit or a symbol (``-0000000000A``, ``-a!b@c``) is a
+# value: generated secrets start with ``-`` too, and an option name with a digit after a secret
+# option is rare enough to lose rather than leak.
+_OPTION_NAME: Final = r"--?[A-Za-z]+(?:[-_.][A-Za-z]+)*"
+_OPTION: Final = re.compile(_OPTION_NAME)
 # ``name=``, ``name: ``, ``"name": ``, ``'name'=``, and command-line ``--name value`` unless
-# the value looks like the next option (``--token -v``); the value is matched separately.
+# the value is the next option (``--token -v``); the value is matched separately.
 _PAIR_HINT: Final = re.compile("pass|pwd|secret|token|key|auth|cred|sas|sig|cookie|conn")
 _PAIR_HEAD: Final = re.compile(
     r"(?<![\w.-])(?:([\"']?)([\w.-]+)\1[ \t]*[:=][ \t]*"
-    r"|(--?[\w.-]+)[ \t]+(?!-[\w.-]*(?:\s|$))(?=\S))"
+    r"|(--?[\w.-]+)[ \t]+(?!" + _OPTION_NAME + r"(?:\s|$))(?=\S))"
 )
 # A value ends at whitespace, a quote, or a ``,;&`` that starts the next ``name=`` pair, so a
 # ``,`` or ``&`` inside a password does not leave its tail visible.
-_OPTION: Final = re.compile(r"-[\w.-]*")
 _PAIR_VALUE: Final = re.compile(
     r"""(?P<scheme>(?i:bearer|basic|token|digest|negotiate|ntlm)[ \t]+(?=\S))?
     (?P<value>"(?:[^"\\\n]|\\.)*"?|'(?:[^'\\\n]|\\.)*'?

@@ -138,6 +138,11 @@ def test_kedro_module_paths_and_names_pass_unchanged() -> None:
         ("--db-password hunter2 --env local", "--db-password ***** --env local"),
         ("sync --api-key 00000000000A target", "sync --api-key ***** target"),
         ("sync --password -a!b@c -v", "sync --password ***** -v"),
+        # a dash-led value with a digit is no option name (found by Hypothesis on the status)
+        ("sync --api-key -0000000000A target", "sync --api-key ***** target"),
+        ("sync --api-key --abcdefgh1 x", "sync --api-key ***** x"),
+        ("sync --token --dry-run x", "sync --token --dry-run x"),  # the next option stays
+        ("sync --token -v --env local", "sync --token -v --env local"),
         ("credentials: dev_s3", "credentials: *****"),
         ('password=""', 'password=""'),
         # HTTP auth
@@ -311,6 +316,8 @@ def test_scrub_value_types() -> None:
     assert scrub_value(argv) == [
         "/opt/sync", "--api-key", MASK, "target", "--token", "-v", "--pwd=*****", "--secret"
     ]  # fmt: skip
+    argv = ["sync", "--api-key", "-0000000000A", "target", "--token", "--dry-run"]
+    assert scrub_value(argv) == ["sync", "--api-key", MASK, "target", "--token", "--dry-run"]
     for value in (3, 2.5, True, None, b"password=x", [1, 2], (True, False)):
         assert scrub_value(value) == value
     assert scrub_value({"db.password": "x", "url": "https://u:p@h"}) == {
@@ -388,7 +395,8 @@ _TEMPLATES: list[Callable[[str], str]] = [
     lambda s: f'DB_PASSWORD="{s}" kedro run',
     lambda s: f"/opt/tools/bin/sync --api-key {s} target",
 ]
-_OPTION_SHAPED = re.compile(r"-[\w.-]*")  # after ``--api-key`` this reads as the next option
+# After ``--api-key`` this reads as the next option's name: letter words after one or two dashes.
+_OPTION_SHAPED = re.compile(r"--?[A-Za-z]+(?:[-_.][A-Za-z]+)*")
 
 
 @settings(max_examples=1000, deadline=None)
@@ -470,3 +478,36 @@ def test_printed_argument_lists_lose_the_value_after_a_secret_option() -> None:
     assert "Zx81kQp02Lm" not in scrubbed
     assert "'--api-key', '*****'" in scrubbed
     assert "'--region', 'eu'" in scrubbed
+
+
+# Values as generated secrets come: a digit and a letter, dashes and symbols anywhere, even first.
+_option_values = st.text(
+    alphabet=string.ascii_letters + string.digits + "!#$%^*_-", min_size=12, max_size=40
+).filter(lambda s: any(c.isdigit() for c in s) and any(c.isalpha() for c in s))
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    value=_option_values,
+    option=st.sampled_from(["--api-key", "--password", "--db-token", "-secret"]),
+    after=st.sampled_from(["target", "-v", "--env local", ""]),
+)
+def test_a_value_after_a_secret_option_is_masked_even_if_dash_led(
+    value: str, option: str, after: str
+) -> None:
+    line = f"/opt/tools/bin/sync {option} {value} {after}".rstrip()
+    assert scrub_text(line) == f"/opt/tools/bin/sync {option} {MASK} {after}".rstrip()
+    argv = ["/opt/tools/bin/sync", option, value, *after.split()]
+    assert scrub_value(argv) == ["/opt/tools/bin/sync", option, MASK, *after.split()]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    name=st.from_regex(r"--?[a-z]{1,8}(?:-[a-z]{1,8}){0,2}", fullmatch=True),
+    option=st.sampled_from(["--api-key", "--password", "--token"]),
+)
+def test_an_option_name_after_a_secret_option_stays(name: str, option: str) -> None:
+    line = f"sync {option} {name} x"
+    assert scrub_text(line, entropy=False) in {line, f"sync {option} {name} {MASK}"}
+    assert name in scrub_text(line, entropy=False)
+    assert scrub_value(["sync", option, name]) == ["sync", option, name]
