@@ -5,11 +5,19 @@ from __future__ import annotations
 # created, the child runs that pool while the pool's global lock is still held and hangs. Import
 # it first, as Kedro does before any run (otel_kedro.runs.tracing does the same).
 import concurrent.futures.thread  # noqa: F401
+import os
+import signal
 from pathlib import Path
 
 import pytest
 
 from tests.support.kedro_projects import copy_example
+
+# xdist workers ignore SIGINT, and an ignored signal is inherited by every child: a `kedro run`
+# started from a worker could then not be interrupted. Give workers Python's default handler,
+# which a child resets to the default action at exec, as it is for a run from a terminal.
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @pytest.fixture
@@ -46,3 +54,5 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         group = _TEST_GROUPS.get(f"{path}::{name.split('[')[0]}") or _FILE_GROUPS.get(path)
         if group and not item.get_closest_marker("xdist_group"):
             item.add_marker(pytest.mark.xdist_group(group))
+        if group == "timing":  # dev.py runs these after the rest, on an otherwise idle machine
+            item.add_marker(pytest.mark.alone)
