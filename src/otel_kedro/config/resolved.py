@@ -20,6 +20,7 @@ class Configuration:
     settings: Settings
     consent: ConsentDecision
     problems: tuple[str, ...] = ()
+    package_name: str | None = None  # the project's package (names the project in hashed form)
 
 
 def resolve(
@@ -32,4 +33,5 @@ def resolve(
     """Read every configuration source, then decide consent from the result (design.md §5-6)."""
     loaded = load_settings(project_path, config_loader, environ, package_name)
     decision = resolve_consent(loaded.settings, project_path, environ)
-    return Configuration(loaded.settings, decision, (*loaded.problems, *decision.problems))
+    problems = (*loaded.problems, *decision.problems)
+    return Configuration(loaded.settings, decision, problems, package_name)

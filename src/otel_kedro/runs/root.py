@@ -73,13 +73,6 @@ class _Joined:
     destination: Destination
 
 
-def _package_name() -> str | None:
-    from kedro.framework import project
-
-    name = getattr(project, "PACKAGE_NAME", None)
-    return str(name) if name else None
-
-
 class RunRoot:
     """Builds and ends runs for the project hooks; every method is called through a guard in
     the plugin.
@@ -140,7 +133,7 @@ class RunRoot:
             )
             return
         if configuration.consent.granted:
-            self._add_remote_delivery(destination, settings, project_path, vocabulary)
+            self._add_remote_delivery(destination, configuration, project_path, vocabulary)
         tracer = self._tracing.tracer(settings.service_name)
         with self._lock:
             inbound = self._environment.inbound()
@@ -247,7 +240,7 @@ class RunRoot:
     def _add_remote_delivery(
         self,
         destination: Destination,
-        settings: Settings,
+        configuration: Configuration,
         project_path: Path,
         vocabulary: Vocabulary | None,
     ) -> None:
@@ -256,7 +249,9 @@ class RunRoot:
         """
         from otel_kedro.runs.remote import remote_jobs
 
-        jobs = remote_jobs(settings, project_path, vocabulary, _package_name())
+        settings = configuration.settings
+        package = configuration.package_name
+        jobs = remote_jobs(settings, project_path, vocabulary, package)
         if jobs:
             destination.after_close.append(
                 functools.partial(deliver_in_background, jobs=jobs, wait_s=settings.delivery_wait)
