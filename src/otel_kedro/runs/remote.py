@@ -13,9 +13,9 @@ import functools
 import getpass
 import os
 import socket
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING
 
 from otel_kedro.diagnostics import warn_once
 from otel_kedro.exporters import heap, otlp
@@ -27,20 +27,11 @@ from otel_kedro.processors.identifiers import hash_identifier
 from otel_kedro.runs.chains import destination_chain
 
 if TYPE_CHECKING:
-    from opentelemetry.sdk.trace import ReadableSpan
-
     from otel_kedro.config.settings import Settings
     from otel_kedro.processors.chain import Chain
     from otel_kedro.processors.cli_args import Vocabulary
 
 Job = tuple[str, Callable[[Path], int]]
-# Spans per OTLP request, as the SDK's batch processor sends them: far below any receiver's
-# request size limit (gRPC's default is 4 MiB) even for spans with long attributes.
-SPANS_PER_REQUEST: Final = 512
-
-
-def _batches(spans: Sequence[ReadableSpan]) -> list[Sequence[ReadableSpan]]:
-    return [spans[i : i + SPANS_PER_REQUEST] for i in range(0, len(spans), SPANS_PER_REQUEST)]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -59,8 +50,7 @@ class OtlpDelivery:
         sent = 0
         if force or self.target.key not in record:
             spans = apply_to_spans(read_spans(folder).items, self.chain)
-            for batch in _batches(spans):
-                otlp.send_spans(batch, self.target)
+            otlp.send_spans(spans, self.target)  # in requests of a bounded size
             record_delivery(folder, self.target.key, spans=len(spans))
             sent = len(spans)
         metrics_key = f"{self.target.key} metrics"
