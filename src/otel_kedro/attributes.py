@@ -71,6 +71,20 @@ KEDRO_DATASET_ROWS: Final = "kedro.dataset.rows"
 # Errors.
 ERROR_TYPE: Final = "error.type"
 
+# Provenance: the code (command and run spans), the parameters (run span), the data (dataset
+# spans). vcs.* and file.* follow the semantic conventions.
+VCS_REF_HEAD_REVISION: Final = "vcs.ref.head.revision"
+VCS_REF_HEAD_NAME: Final = "vcs.ref.head.name"
+VCS_REF_HEAD_TYPE: Final = "vcs.ref.head.type"
+VCS_REF_TYPE_BRANCH: Final = "branch"
+VCS_REPOSITORY_URL_FULL: Final = "vcs.repository.url.full"
+KEDRO_VCS_DIRTY: Final = "kedro.vcs.dirty"  # tracked files differ from the revision
+KEDRO_PARAMS_HASH: Final = "kedro.params.hash"  # keyed hash of every parameter the run saw
+FILE_PATH: Final = "file.path"
+FILE_SIZE: Final = "file.size"
+KEDRO_DATASET_VERSION: Final = "kedro.dataset.version"
+KEDRO_DATASET_SHA256: Final = "kedro.dataset.sha256"  # opt-in: provenance_hashes
+
 # --- Metrics (process semantic conventions 1.44, plus Kedro durations) ---------------------
 # Process-tree samples: tree totals carry no pid; per-process points carry the three keys below.
 PROCESS_CPU_TIME: Final = "process.cpu.time"

@@ -20,7 +20,7 @@ DESTINATIONS: Final = ("files", "otlp", "heap")
 
 DEFAULT_HASH_KEYS: Final = (
     "user.name", "user.id", "user.email", "enduser.id", "process.owner", "host.name", "host.id",
-    "host.ip", "kedro.project.path",
+    "host.ip", "kedro.project.path", "vcs.repository.url.full",
 )  # fmt: skip
 DEFAULT_MAX_LENGTH: Final = 4096
 # What kedro-telemetry sends to Heap, and nothing else (see facts.md).

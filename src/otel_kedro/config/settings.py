@@ -134,6 +134,17 @@ class Settings:
     )
     announce: bool = setting(True, parse_bool, "print the one line saying where the trace is")
     dataset_spans: bool = setting(True, parse_bool, "record `LOAD`/`SAVE` spans")
+    provenance: bool = setting(
+        True,
+        parse_bool,
+        "record the git revision, branch, dirty flag and remote, the parameters' keyed hash, "
+        "and dataset file paths, versions and sizes",
+    )
+    provenance_hashes: bool = setting(
+        False,
+        parse_bool,
+        "also record the SHA-256 of each local dataset file up to 256 MiB (costs a read of it)",
+    )
     privacy: PrivacySettings = setting(  # noqa: RUF009 - setting() is a dataclasses.field
         PrivacySettings(),
         parse_privacy,

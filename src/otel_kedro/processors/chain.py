@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import os
+import re
 import shlex
 from collections.abc import Callable, Collection, Mapping, Sequence
 from pathlib import Path
@@ -18,6 +19,7 @@ from typing import Final
 
 from opentelemetry.util.types import AttributeValue
 
+from otel_kedro import attributes as attr
 from otel_kedro.processors.cli_args import Vocabulary, mask_command_args
 from otel_kedro.processors.identifiers import hash_attributes, install_key, path_replacements
 from otel_kedro.processors.secrets import scrub_attributes, scrub_text
@@ -90,8 +92,22 @@ def _mask_args_step(vocabulary: Vocabulary | None, allow: Collection[str]) -> St
     return step
 
 
+# Digests otel-kedro itself records (a git revision, a file's SHA-256, a keyed hash): kept when
+# the value has exactly that shape, scrubbed like any other value otherwise.
+_OWN_DIGESTS: Final = {
+    attr.VCS_REF_HEAD_REVISION: re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}"),
+    attr.KEDRO_DATASET_SHA256: re.compile(r"[0-9a-f]{64}"),
+    attr.KEDRO_PARAMS_HASH: re.compile(r"hmac:[0-9a-f]{32}"),
+}
+
+
 def _scrub_step(attributes: Attributes, *, max_length: int) -> dict[str, AttributeValue]:
-    return scrub_attributes(attributes, max_length=max_length)
+    exempt = [
+        key
+        for key, shape in _OWN_DIGESTS.items()
+        if isinstance(value := attributes.get(key), str) and shape.fullmatch(value)
+    ]
+    return scrub_attributes(attributes, max_length=max_length, exempt=exempt)
 
 
 def _scrub_text_step(text: str, *, max_length: int) -> str:

@@ -51,6 +51,7 @@ if TYPE_CHECKING:
     from otel_kedro.config.settings import Settings
     from otel_kedro.processors.chain import Chain
     from otel_kedro.processors.cli_args import Vocabulary
+    from otel_kedro.runs.provenance import RunProvenance
     from otel_kedro.runs.usage import RunUsage
     from otel_kedro.sources.kedro.command import Command, CommandRecorder
 
@@ -63,6 +64,7 @@ class _Run:
     scope: RunScope
     destination: Destination
     usage: RunUsage | None = None
+    provenance: RunProvenance | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -143,12 +145,15 @@ class RunRoot:
         )
         with self._tracing.route_to(destination):
             span = start_run_span(tracer, run_params, pipeline, catalog, parent)
+        provenance = self._provenance(project_path, settings, span, catalog, command)
         run_context = trace.set_span_in_context(span, otel_context.Context())
         scope = RunScope(
             tracer=tracer,
             parent=run_context,
             dataset_spans=settings.dataset_spans,
             catalog=catalog,
+            provenance=settings.provenance,
+            content_hashes=settings.provenance_hashes,
         )
         usage = (
             self._start_usage(destination, settings, chain, self._tracing.resource())
@@ -162,6 +167,8 @@ class RunRoot:
             folder=str(destination.folder),
             service_name=settings.service_name,
             dataset_spans=settings.dataset_spans,
+            provenance=settings.provenance,
+            provenance_hashes=settings.provenance_hashes,
             chain=spec_to_json(settings.privacy.files, settings.privacy),
             project_path=str(project_path),
         )
@@ -173,6 +180,7 @@ class RunRoot:
                 scope=scope,
                 destination=destination,
                 usage=usage,
+                provenance=provenance,
             )
             self._environment.run_started(run_id, run_context, handoff)
             if not self._atexit_registered:
@@ -180,6 +188,23 @@ class RunRoot:
                 atexit.register(self._end_interrupted_runs)
                 self._atexit_registered = True
         self._termination.install()
+
+    @staticmethod
+    def _provenance(
+        project_path: Path, settings: Settings, span: Span, catalog: Any, command: Command | None
+    ) -> RunProvenance | None:
+        """Put the code's and parameters' provenance on the run span (and the code's on the
+        command span); the dirty flag follows when the run ends.
+        """
+        if not settings.provenance:
+            return None
+        from otel_kedro.runs.provenance import RunProvenance
+
+        provenance = RunProvenance(project_path)
+        span.set_attributes(provenance.attributes(catalog, settings))
+        if command is not None and command.span is not None and command.span.is_recording():
+            command.span.set_attributes(provenance.code_attributes())
+        return provenance
 
     def _command_context(  # noqa: PLR0913, PLR0917 - the parts of the command span
         self,
@@ -273,6 +298,9 @@ class RunRoot:
     def _end_run(self, run: _Run, error: BaseException | None, result: str, only_run: bool) -> None:
         cancelled = result == attr.RESULT_CANCELLATION
         self._nodes.finish_scope(run.scope, error, only_run=only_run, cancelled=cancelled)
+        if run.provenance is not None:
+            command = self._recorder.current()
+            run.provenance.finish(run.span, command.span if command else None)
         end_run_span(run.span, result, error)
         self._tracing.flush(run.destination)
         if run.usage is not None:
@@ -341,6 +369,8 @@ class RunRoot:
             tracer=self._tracing.tracer(handoff.service_name),
             parent=parent,
             dataset_spans=handoff.dataset_spans,
+            provenance=handoff.provenance,
+            content_hashes=handoff.provenance_hashes,
         )
         destination = self._tracing.join_destination(Path(handoff.folder), run_span, chain)
         return _Joined(scope, destination)

@@ -30,6 +30,8 @@ FIELDS = {
     "service_name": ("str", "kedro"),
     "announce": ("bool", True),
     "dataset_spans": ("bool", True),
+    "provenance": ("bool", True),
+    "provenance_hashes": ("bool", False),
     "privacy": ("PrivacySettings", PrivacySettings()),
     "consent": ("bool | None", None),
     "consent_source": ("str | None", None),

@@ -21,6 +21,7 @@ from opentelemetry import trace
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from otel_kedro import attributes as attr
+from otel_kedro.sources.kedro.dataset_files import dataset_file_facts
 from otel_kedro.sources.kedro.node_usage import NodeUsageMeter, UsageWindow
 
 if TYPE_CHECKING:
@@ -38,7 +39,10 @@ class RunScope:
     parent: Context
     dataset_spans: bool
     catalog: Any = None
+    provenance: bool = False  # file path, version and size of file datasets
+    content_hashes: bool = False  # and the SHA-256 of local files
     _types: dict[str, str] = dataclasses.field(default_factory=dict)
+    _fileless: set[str] = dataclasses.field(default_factory=set)
 
     def dataset_type(self, name: str) -> str | None:
         """The dataset's fully qualified type, looked up once per run."""
@@ -49,6 +53,22 @@ class RunScope:
                 found = None
             self._types[name] = found or ""
         return self._types.get(name) or None
+
+    def dataset_files(self, name: str, *, saved: bool) -> dict[str, Any]:
+        """Where the dataset's data is (see :mod:`dataset_files`); empty for datasets that have
+        no file, which are remembered so they cost one look-up per run.
+        """
+        if not self.provenance or self.catalog is None or name in self._fileless:
+            return {}
+        try:
+            facts = dataset_file_facts(
+                self.catalog.get(name), saved=saved, content_hash=self.content_hashes
+            )
+        except Exception:  # noqa: BLE001 - a custom catalog or dataset: no file facts
+            facts = {}
+        if not facts:
+            self._fileless.add(name)
+        return facts
 
 
 @dataclasses.dataclass(frozen=True)
@@ -203,6 +223,9 @@ class NodeTracker:
             attributes[attr.KEDRO_DATASET_TYPE] = dataset_type
         if timing.rows is not None:
             attributes[attr.KEDRO_DATASET_ROWS] = timing.rows
+        attributes.update(
+            scope.dataset_files(timing.dataset, saved=operation == attr.SAVE_SPAN_PREFIX)
+        )
         span = scope.tracer.start_span(
             f"{operation} {timing.dataset}",
             context=state.context,

@@ -34,6 +34,8 @@ class RunHandoff:
     dataset_spans: bool
     chain: dict[str, object]
     project_path: str | None
+    provenance: bool = False
+    provenance_hashes: bool = False
 
     def to_json(self) -> str:
         """Encode for an environment variable."""
