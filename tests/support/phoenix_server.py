@@ -1,19 +1,16 @@
 """Arize Phoenix as a real OTLP backend for tests: a cached private install and a served instance.
 
 Phoenix is large (~850 MB) and pins versions that clash with ours, so it lives in its own virtual
-environment, built once per machine under a lock and reused by later runs.
+environment (:mod:`tests.support.tool_venv`).
 """
 
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
 import os
-import shutil
 import socket
 import subprocess
-import sys
 import time
 import urllib.error
 import urllib.parse
@@ -21,21 +18,11 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+from tests.support.tool_venv import ToolUnavailableError, cache_dir, ensure_tool_venv
+
 # The REST route read below (GET /v1/projects/{name}/spans) was checked against this release.
 PHOENIX_SPEC = "arize-phoenix==20.26.1"
 VENV_OVERRIDE = "PHOENIX_TEST_VENV"
-_READY_MARKER = "otel-kedro-installed.txt"
-# pip's words for "the package index could not be reached", as opposed to a broken install.
-_OFFLINE_SIGNS = (
-    "(from versions: none)",
-    "NewConnectionError",
-    "ConnectTimeoutError",
-    "ReadTimeoutError",
-    "Connection broken",
-    "Temporary failure in name resolution",
-    "Network is unreachable",
-    "ProxyError",
-)
 # Nothing Phoenix does on its own may leave the machine: a refused proxy, loopback excepted.
 _QUIET = {
     "PHOENIX_TELEMETRY_ENABLED": "false",
@@ -48,68 +35,20 @@ _QUIET = {
 _OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 
-class PhoenixUnavailableError(Exception):
-    """pip could not fetch Phoenix (no network to the package index)."""
+PhoenixUnavailableError = ToolUnavailableError
 
 
 def venv_path() -> Path:
     """Where the Phoenix environment is cached: ``$PHOENIX_TEST_VENV`` or the user cache."""
     if os.environ.get(VENV_OVERRIDE):
         return Path(os.environ[VENV_OVERRIDE])
-    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    return cache / "otel-kedro-tests" / "phoenix-venv"
-
-
-def _python(venv: Path) -> Path:
-    return venv / "bin" / "python"
-
-
-def _is_ready(venv: Path) -> bool:
-    """Installed by us with today's spec, and its interpreter still finds the package.
-
-    ``import phoenix`` itself costs ~10 s; locating the package proves the interpreter and the
-    install are intact, and serving proves the rest.
-    """
-    marker = venv / _READY_MARKER
-    if not marker.is_file() or marker.read_text().strip() != PHOENIX_SPEC:
-        return False
-    probe = "import importlib.util, sys; sys.exit(importlib.util.find_spec('phoenix') is None)"
-    with contextlib.suppress(OSError, subprocess.TimeoutExpired):
-        found = subprocess.run([_python(venv), "-c", probe], capture_output=True, timeout=60)
-        return found.returncode == 0
-    return False
+    return cache_dir() / "phoenix-venv"
 
 
 def ensure_phoenix(venv: Path | None = None, timeout: float = 1500) -> Path:
-    """The ``phoenix`` executable of a ready environment, installing it first if needed.
-
-    Concurrent callers (pytest-xdist workers, parallel CI jobs) take turns on a lock file; the
-    first installs, the others then find the environment ready.
-    """
+    """The ``phoenix`` executable of a ready environment, installing it first if needed."""
     venv = venv_path() if venv is None else venv
-    venv.parent.mkdir(parents=True, exist_ok=True)
-    with venv.with_name(venv.name + ".lock").open("w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if not _is_ready(venv):
-            _install(venv, timeout)
-    return venv / "bin" / "phoenix"
-
-
-def _install(venv: Path, timeout: float) -> None:
-    shutil.rmtree(venv, ignore_errors=True)
-    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=300)
-    pip = subprocess.run(
-        [str(_python(venv)), "-m", "pip", "install", "-q", "--disable-pip-version-check",
-         PHOENIX_SPEC],
-        capture_output=True, text=True, timeout=timeout, check=False,
-    )  # fmt: skip
-    if pip.returncode != 0:
-        output = pip.stdout + pip.stderr
-        shutil.rmtree(venv, ignore_errors=True)
-        if any(sign in output for sign in _OFFLINE_SIGNS):
-            raise PhoenixUnavailableError(f"pip cannot fetch {PHOENIX_SPEC}: {output[-600:]}")
-        raise RuntimeError(f"pip install {PHOENIX_SPEC} failed:\n{output[-4000:]}")
-    (venv / _READY_MARKER).write_text(PHOENIX_SPEC + "\n")
+    return ensure_tool_venv(venv, (PHOENIX_SPEC,), "phoenix", timeout) / "phoenix"
 
 
 def _free_ports(count: int) -> list[int]:
