@@ -199,7 +199,12 @@ class RunRoot:
 
         masked = [
             "kedro",
-            *mask_kedro_args(command.raw_args, vocabulary, settings.privacy.allow_args),
+            *mask_kedro_args(
+                command.raw_args,
+                vocabulary,
+                settings.privacy.allow_args,
+                settings.privacy.files.keep_run_options,  # the command span starts in the files
+            ),
         ]
         name = f"{attr.COMMAND_SPAN_PREFIX} {command_path(masked[1:])}".strip()
         if command.span is None:
