@@ -31,6 +31,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import resource
 import statistics
 import subprocess
 import sys
@@ -136,10 +137,20 @@ def _freeze_names(bin_folder: Path) -> list[str]:
     return [line.split("==")[0].lower().replace("_", "-") for line in out.splitlines() if line]
 
 
-def _timed(bin_folder: Path, project: Path, *args: str) -> float:
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _timed(bin_folder: Path, project: Path, *args: str, cpu: list[float] | None = None) -> float:
+    """Wall time of one ``kedro run``; its CPU time (user + system) is appended to ``cpu``."""
+    cpu_before = _children_cpu()
     start = time.perf_counter()
     _run([str(bin_folder / "kedro"), "run", *args], cwd=project, env=_env())
-    return time.perf_counter() - start
+    elapsed = time.perf_counter() - start
+    if cpu is not None:
+        cpu.append(_children_cpu() - cpu_before)
+    return elapsed
 
 
 def measure(project: Path, without: Path, with_plugin: Path, pairs: int) -> None:
@@ -150,12 +161,14 @@ def measure(project: Path, without: Path, with_plugin: Path, pairs: int) -> None
     load_before = os.getloadavg()
     off: list[float] = []
     on: list[float] = []
+    cpu_off: list[float] = []
+    cpu_on: list[float] = []
     for index in range(pairs):
-        order = [(without, off), (with_plugin, on)]
+        order = [(without, off, cpu_off), (with_plugin, on, cpu_on)]
         if index % 2:
             order.reverse()
-        for side, times in order:
-            times.append(_timed(side, project, "--pipeline", _PIPELINE))
+        for side, times, cpu in order:
+            times.append(_timed(side, project, "--pipeline", _PIPELINE, cpu=cpu))
     load_after = os.getloadavg()
     ratios = [a / b for a, b in zip(on, off, strict=True)]
     print(f"kedro run --pipeline {_PIPELINE} on spaceflights-pandas, {pairs} interleaved pairs:")
@@ -166,6 +179,11 @@ def measure(project: Path, without: Path, with_plugin: Path, pairs: int) -> None
     print(
         f"  ratio          : median of pairs {statistics.median(ratios):.3f}, "
         f"of medians {of_medians:.3f} (target <= 1.03)"
+    )
+    cpu_ratio = statistics.median(cpu_on) / statistics.median(cpu_off)
+    print(
+        f"  CPU time       : median {statistics.median(cpu_off):.3f} s without, "
+        f"{statistics.median(cpu_on):.3f} s with, ratio {cpu_ratio:.3f} (less sensitive to load)"
     )
     spread = (max(off) - min(off)) / statistics.median(off)
     print(
