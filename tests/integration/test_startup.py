@@ -6,10 +6,20 @@ from __future__ import annotations
 
 import itertools
 import json
+import signal
 import subprocess
+import textwrap
+import time
 from pathlib import Path
 
-from tests.support.kedro_projects import BIN, EXAMPLE_NODES, clean_env, run_folders, run_kedro
+from tests.support.kedro_projects import (
+    BIN,
+    EXAMPLE_NODES,
+    clean_env,
+    run_folders,
+    run_kedro,
+    write_project,
+)
 from tests.support.otlp_json import DecodedSpan, read_spans
 from tests.support.trace_checks import check_run_trace, only_run_spans
 
@@ -129,3 +139,74 @@ def test_only_the_local_files_keep_kedro_run_option_values(example_project: Path
     assert info["command"].endswith(" ".join(expected[1:]))
     for path in folder.iterdir():
         assert PARAM_VALUE not in path.read_text(), path.name
+
+
+SLOW_REGISTRY = """
+    from kedro.pipeline import node, pipeline
+
+
+    def consume(value):
+        return value
+
+
+    def register_pipelines():
+        return {"__default__": pipeline([node(consume, "slow", "out", name="consume")])}
+"""
+SLOW_DATASET = """
+    import os
+    import time
+    from pathlib import Path
+
+    from kedro.io import AbstractDataset
+
+
+    class SlowDataset(AbstractDataset):
+        '''Loads slowly, saying when it began: a load to interrupt.'''
+
+        def _load(self):
+            Path(os.environ["PROBE_STARTED"]).write_text("loading")
+            time.sleep(30)
+            return 1
+
+        def _save(self, data):
+            raise NotImplementedError
+
+        def _describe(self):
+            return {}
+"""
+
+
+def test_ctrl_c_while_a_node_loads_ends_its_span_as_cancelled(tmp_path: Path) -> None:
+    """SIGINT during an input's load: the node that was loading has a span, with its facts,
+    ended as cancelled, and the run's result is cancellation.
+    """
+    project = write_project(tmp_path, "slowload", SLOW_REGISTRY)
+    (project / "src" / "slowload" / "slow.py").write_text(textwrap.dedent(SLOW_DATASET))
+    (project / "conf" / "base" / "catalog.yml").write_text(
+        "slow:\n  type: slowload.slow.SlowDataset\n"
+    )
+    started = tmp_path / "load_started"
+    process = subprocess.Popen(
+        [str(BIN / "kedro"), "run"],
+        cwd=project,
+        env=clean_env(PROBE_STARTED=str(started)),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    deadline = time.monotonic() + 120
+    while not started.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    process.send_signal(signal.SIGINT)
+    output, _ = process.communicate(timeout=120)
+    assert process.returncode == 1, output[-2000:]
+
+    spans = read_spans(run_folders(project)[0] / "traces.jsonl")
+    by_name = _by_name(spans)
+    assert by_name["RUN __default__"].attributes["cicd.pipeline.result"] == "cancellation"
+    node = by_name["consume"]
+    assert node.parent_id == by_name["RUN __default__"].span_id
+    assert node.status_message == "cancelled while loading"
+    assert node.attributes["kedro.node.inputs"] == ["slow"]
+    assert node.attributes["code.function.name"] == "slowload.pipeline_registry.consume"
+    assert by_name["LOAD slow"].parent_id == node.span_id
