@@ -17,6 +17,7 @@ COMMAND_SPAN_PREFIX: Final = "kedro"
 RUN_SPAN_PREFIX: Final = "RUN"
 LOAD_SPAN_PREFIX: Final = "LOAD"
 SAVE_SPAN_PREFIX: Final = "SAVE"
+STARTUP_SPAN_PREFIX: Final = "STARTUP"  # STARTUP bootstrap|session|pipelines|catalog
 
 # Resource.
 SERVICE_NAME: Final = "service.name"
@@ -25,6 +26,9 @@ SERVICE_NAME: Final = "service.name"
 PROCESS_COMMAND_ARGS: Final = "process.command_args"
 PROCESS_EXIT_CODE: Final = "process.exit.code"
 PROCESS_PID: Final = "process.pid"
+
+# Startup phase spans (children of the command span; see sources/kedro/startup.py).
+KEDRO_STARTUP_PHASE: Final = "kedro.startup.phase"
 
 # Run span (CICD semantic conventions plus Kedro facts).
 CICD_PIPELINE_NAME: Final = "cicd.pipeline.name"

@@ -70,6 +70,22 @@ def _package_name() -> str | None:
     return str(name) if name else None
 
 
+def _startup_context_created() -> None:
+    """Mark the context's creation, time the pipeline registry's first load from here, and
+    keep the running command's option vocabulary (click's context is still there).
+    """
+    from otel_kedro.sources.kedro.startup import CONTEXT, watch_registry
+
+    command = _process.recorder().mark(CONTEXT)
+    if command is None:
+        return
+    undo = watch_registry(command.startup)
+    if undo is not None:
+        command.cleanups.append(undo)
+    if (source := _source()) is not None:
+        source.command_context_created()
+
+
 def _configure(project_path: Path | None, config_loader: Any = None) -> Configuration:
     from otel_kedro.config.resolved import resolve
 
@@ -91,9 +107,24 @@ class ProjectHooks:
         """Resolve this project's settings (through its config loader) and consent, once."""
         if sdk_disabled(os.environ):
             return
+        _startup_context_created()
         configuration = _configure(Path(context.project_path), context.config_loader)
         with self._lock:
             self._configured[threading.get_ident()] = configuration
+
+    @hook_impl
+    @guarded
+    def after_catalog_created(self) -> None:
+        """Note the end of the catalog's creation (a start-up phase of the command)."""
+        if not sdk_disabled(os.environ):
+            from otel_kedro.sources.kedro.startup import CATALOG_CREATED
+
+            _process.recorder().mark(CATALOG_CREATED)
+
+    def configuration_left(self) -> Configuration | None:
+        """The configuration resolved for this thread's session that no run took."""
+        with self._lock:
+            return self._configured.pop(threading.get_ident(), None)
 
     @hook_impl
     @guarded
@@ -184,9 +215,32 @@ class CliHooks:
 
     @cli_hook_impl
     @guarded
-    def after_command_run(self, exit_code: int) -> None:
-        """End the command span with the exit code and write the run's files."""
-        _process.recorder().command_finished(exit_code)
+    def after_command_run(self, project_metadata: Any, exit_code: int) -> None:
+        """End the command span with the exit code and write the run's files; a ``kedro run``
+        that failed before its run started still gets a run folder with its failure.
+        """
+        recorder = _process.recorder()
+        command = recorder.current()
+        if command is not None and command.span is None and exit_code not in (0, None):
+            _failed_before_run(project_metadata)
+        recorder.command_finished(exit_code)
+
+
+def _failed_before_run(project_metadata: Any) -> None:
+    """Hand a failed command to the composition root, with the exception being handled (Kedro
+    calls ``after_command_run`` from its ``except`` block).
+    """
+    import sys
+
+    if (source := _source()) is None:
+        return
+    path = getattr(project_metadata, "project_path", None)
+    project_path = Path(path) if path else Path.cwd()
+    configuration = project_hooks.configuration_left() or _configure(project_path)
+    error = sys.exc_info()[1]
+    if isinstance(error, SystemExit):  # click's exit: the cause, if any, is the failure
+        error = error.__context__ if isinstance(error.__context__, Exception) else None
+    source.command_failed_before_run(configuration, project_path.resolve(), error)
 
 
 project_hooks = ProjectHooks()

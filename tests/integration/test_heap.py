@@ -70,7 +70,7 @@ def test_a_consenting_opted_in_run_sends_kedro_telemetry_events(
     assert stats["number_of_nodes"] == run.attributes["kedro.project.nodes.count"]
     assert stats["number_of_datasets"] == run.attributes["kedro.project.datasets.count"]
     assert stats["number_of_pipelines"] == run.attributes["kedro.project.pipelines.count"]
-    assert stats["dataset_type_count.kedro_datasets.pandas.csv_dataset.CSVDataset"] >= 1
+    assert stats["dataset_type_count.kedro_datasets.pandas.CSVDataset"] >= 1
     assert stats["run_result"] == "success"
     assert 0 < stats["run_duration_s"] < 120
     for event in body["events"]:

@@ -68,7 +68,7 @@ def test_successful_run_is_one_trace(
     assert run.attributes["kedro.pipeline.nodes.count"] == len(EXAMPLE_NODES)
     assert run.attributes["kedro.project.pipelines.count"] == 4
     assert run.attributes["kedro.project.datasets.count"] == 6
-    csv_type = "kedro.project.dataset_type_count.kedro_datasets.pandas.csv_dataset.CSVDataset"
+    csv_type = "kedro.project.dataset_type_count.kedro_datasets.pandas.CSVDataset"
     assert run.attributes[csv_type] == 5
     assert all(s.attributes["cicd.pipeline.task.run.result"] == "success" for s in nodes.values())
     assert nodes["north.filter_region"].attributes["kedro.node.namespace"] == "north"

@@ -52,6 +52,11 @@ def check_run_trace(
     for span in spans:
         if span in node_spans or span is run or span in commands:
             continue
+        if span.name.startswith("STARTUP "):  # start-up phases: children of the command span
+            assert commands, "start-up phases without a command span"
+            assert span.parent_id == commands[0].span_id, span.name
+            assert span.end_ns <= run.start_ns, f"{span.name} overlaps the run"
+            continue
         assert span.name.startswith(("LOAD ", "SAVE ")), span.name
         parent = by_id.get(span.parent_id)
         assert parent is not None, f"{span.name} has no parent in the file"

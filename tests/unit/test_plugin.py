@@ -27,7 +27,7 @@ def test_hooks_swallow_their_own_errors_and_warn_once(caplog: pytest.LogCaptureF
             is None
         )
     assert project_hooks.after_context_created(context=object()) is None
-    assert cli_hooks.after_command_run(exit_code=3) is None
+    assert cli_hooks.after_command_run(project_metadata=None, exit_code=3) is None
     messages = [r.getMessage() for r in caplog.records if r.name == "otel_kedro"]
     assert len(messages) == len(set(messages)) == 3
     assert all(m.startswith("otel-kedro: internal error in ") for m in messages)

@@ -23,6 +23,16 @@ DEFAULT_HASH_KEYS: Final = (
     "host.ip", "kedro.project.path", "vcs.repository.url.full",
 )  # fmt: skip
 DEFAULT_MAX_LENGTH: Final = 4096
+# Kedro's own `kedro run` options whose values tell runs apart and are not secret: the local
+# files keep them (issue 11.7); remote chains keep kedro-telemetry's masking.
+KEPT_RUN_OPTIONS: Final = (
+    "--pipeline", "-p", "--pipelines", "--runner", "-r", "--env", "-e", "--tags", "-t", "--nodes",
+    "-n", "--from-nodes", "--to-nodes", "--namespace", "--namespaces", "-ns", "--from-inputs",
+    "--to-outputs",
+)  # fmt: skip
+# Options whose values are never kept, whatever a chain says: --params values may be secrets,
+# --conf-source may be a URL with credentials.
+NEVER_KEPT_OPTIONS: Final = ("--params", "--conf-source")
 # What kedro-telemetry sends to Heap, and nothing else (see facts.md).
 HEAP_ALLOWED_KEYS: Final = (
     "username", "project_id", "project_version", "telemetry_version", "python_version", "os",
@@ -39,13 +49,14 @@ class ChainSpec:
     hash_keys: tuple[str, ...] = DEFAULT_HASH_KEYS
     drop_keys: tuple[str, ...] = ()
     allow_keys: tuple[str, ...] = ()
+    keep_run_options: tuple[str, ...] = ()
 
 
 @dataclasses.dataclass(frozen=True)
 class PrivacySettings:
     """Every destination's chain, plus the options the processors share."""
 
-    files: ChainSpec = ChainSpec((MASK_ARGS, SCRUB_SECRETS))
+    files: ChainSpec = ChainSpec((MASK_ARGS, SCRUB_SECRETS), keep_run_options=KEPT_RUN_OPTIONS)
     otlp: ChainSpec = ChainSpec((MASK_ARGS, SCRUB_SECRETS, HASH_IDENTIFIERS))
     heap: ChainSpec = ChainSpec(
         (MASK_ARGS, SCRUB_SECRETS, HASH_IDENTIFIERS, ALLOW_KEYS), allow_keys=HEAP_ALLOWED_KEYS
@@ -71,7 +82,7 @@ def _string_list(value: object, where: str) -> tuple[str, ...]:
 def _chain_spec(value: object, where: str, default: ChainSpec) -> ChainSpec:
     if not isinstance(value, Mapping):
         raise ValueError(f"{where} must be a mapping, not {value!r}")
-    fields = {"processors", "hash_keys", "drop_keys", "allow_keys"}
+    fields = {"processors", "hash_keys", "drop_keys", "allow_keys", "keep_run_options"}
     unknown = sorted(set(value) - fields)
     if unknown:
         raise ValueError(f"{where} has unknown keys {unknown}; allowed: {sorted(fields)}")
@@ -79,7 +90,20 @@ def _chain_spec(value: object, where: str, default: ChainSpec) -> ChainSpec:
     bad = [name for name in changes.get("processors", ()) if name not in PROCESSORS]
     if bad:
         raise ValueError(f"{where}.processors has {bad}; allowed: {list(PROCESSORS)}")
+    _check_kept_options(changes.get("keep_run_options", ()), f"{where}.keep_run_options")
     return dataclasses.replace(default, **changes)
+
+
+def _check_kept_options(options: Sequence[str], where: str) -> None:
+    """Option names only, and never one whose values may be secret."""
+    not_options = [o for o in options if not o.startswith("-")]
+    if not_options:
+        raise ValueError(f"{where} lists option names (like --pipeline), not {not_options}")
+    secret = sorted(set(options) & set(NEVER_KEPT_OPTIONS))
+    if secret:
+        raise ValueError(
+            f"{where} cannot keep {secret}: their values may be secrets and are always masked"
+        )
 
 
 def parse_privacy(value: object) -> PrivacySettings:
@@ -128,6 +152,7 @@ def spec_to_json(spec: ChainSpec, privacy: PrivacySettings) -> dict[str, object]
         "hash_keys": list(spec.hash_keys),
         "drop_keys": list(spec.drop_keys),
         "allow_keys": list(spec.allow_keys),
+        "keep_run_options": list(spec.keep_run_options),
         "allow_args": list(privacy.allow_args),
         "max_attribute_length": privacy.max_attribute_length,
         "hash_key_file": privacy.hash_key_file,
@@ -146,6 +171,7 @@ def spec_from_json(data: Mapping[str, object]) -> tuple[ChainSpec, PrivacySettin
         hash_keys=strings("hash_keys"),
         drop_keys=strings("drop_keys"),
         allow_keys=strings("allow_keys"),
+        keep_run_options=strings("keep_run_options"),
     )
     length = data.get("max_attribute_length")
     key_file = data.get("hash_key_file")

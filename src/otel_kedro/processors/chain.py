@@ -66,7 +66,9 @@ class Chain:
         return text
 
 
-def _mask_args_step(vocabulary: Vocabulary | None, allow: Collection[str]) -> Step:
+def _mask_args_step(
+    vocabulary: Vocabulary | None, allow: Collection[str], keep: Collection[str]
+) -> Step:
     def step(attributes: Attributes) -> Attributes:
         if not _COMMAND_KEY_SET.intersection(attributes):
             return attributes
@@ -74,7 +76,7 @@ def _mask_args_step(vocabulary: Vocabulary | None, allow: Collection[str]) -> St
         args = result.get("process.command_args")
         if isinstance(args, (list, tuple)):
             result["process.command_args"] = mask_command_args(
-                [str(a) for a in args], vocabulary, allow
+                [str(a) for a in args], vocabulary, allow, keep
             )
         for key in _COMMAND_LINE_KEYS:
             line = result.get(key)
@@ -83,7 +85,7 @@ def _mask_args_step(vocabulary: Vocabulary | None, allow: Collection[str]) -> St
                     words = shlex.split(line)
                 except ValueError:
                     words = line.split()
-                result[key] = " ".join(mask_command_args(words, vocabulary, allow))
+                result[key] = " ".join(mask_command_args(words, vocabulary, allow, keep))
         command = result.get("process.command")
         if isinstance(command, str):
             result["process.command"] = os.path.basename(command)  # noqa: PTH119 - any OS's path
@@ -144,12 +146,14 @@ def build_chain(  # noqa: PLR0913 - one keyword per processor option
     drop_keys: Collection[str] = (),
     allow_keys: Sequence[str] = (),
     allow_args: Collection[str] = (),
+    keep_run_options: Collection[str] = (),
     max_length: int = 4096,
     key_file: str | None = None,
     vocabulary: Vocabulary | None = None,
     project_path: Path | None = None,
 ) -> Chain:
     """Turn processor names, in order, into functions; the hashing key is read only if used.
+    ``keep_run_options`` names the ``kedro run`` options whose values ``mask_args`` keeps.
 
     An unknown name raises ``ValueError`` (configuration validates names before this).
     """
@@ -157,7 +161,7 @@ def build_chain(  # noqa: PLR0913 - one keyword per processor option
     text_steps: list[Callable[[str], str]] = []
     for name in processors:
         if name == MASK_ARGS:
-            steps.append(_mask_args_step(vocabulary, allow_args))
+            steps.append(_mask_args_step(vocabulary, allow_args, keep_run_options))
         elif name == SCRUB_SECRETS:
             steps.append(functools.partial(_scrub_step, max_length=max_length))
             text_steps.append(functools.partial(_scrub_text_step, max_length=max_length))

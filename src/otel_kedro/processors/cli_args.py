@@ -45,6 +45,8 @@ _LONG_OPTION: Final = re.compile(r"--[A-Za-z][A-Za-z0-9_-]*")
 _SHORT_OPTION: Final = re.compile(r"-[A-Za-z]")
 _PYTHON: Final = re.compile(r"(python|pypy|py)[0-9.]*w?(\.exe)?", re.IGNORECASE)
 _NO_OPTIONS: Final[frozenset[str]] = frozenset()
+# Values never kept, whatever ``keep_run_options`` says (``--params`` values may be secrets).
+NEVER_KEPT: Final = frozenset({"--params", "--conf-source"})
 
 
 def kedro_vocabulary(root: click.Command, args: Sequence[str]) -> Vocabulary | None:
@@ -81,10 +83,15 @@ def _structure(
 
 
 def mask_kedro_args(
-    args: Sequence[str], vocabulary: Vocabulary | None, allow: Collection[str] = ()
+    args: Sequence[str],
+    vocabulary: Vocabulary | None,
+    allow: Collection[str] = (),
+    keep_run_options: Collection[str] = (),
 ) -> list[str]:
     """Mask the arguments after ``kedro``: kedro-telemetry's algorithm with a vocabulary, the
-    conservative fallback without one; values in ``allow`` (e.g. allow-listed pipelines) are kept.
+    conservative fallback without one; values in ``allow`` (e.g. allow-listed pipelines) are kept,
+    and so are the values of ``kedro run`` options named in ``keep_run_options`` when the
+    vocabulary knows them (never those of :data:`NEVER_KEPT`).
     """
     if not args:
         return []
@@ -92,14 +99,15 @@ def mask_kedro_args(
         return [args[0], *_mask_words(args[1:], allow, KEDRO_SHORT_OPTIONS, starters=True)]
     if vocabulary is None:
         return _mask_without_vocabulary(args, allow)
-    return _mask_with_vocabulary(args, vocabulary, allow)
+    return _mask_with_vocabulary(args, vocabulary, allow, frozenset(keep_run_options) - NEVER_KEPT)
 
 
 def _mask_with_vocabulary(
-    args: Sequence[str], vocabulary: Vocabulary, allow: Collection[str]
+    args: Sequence[str], vocabulary: Vocabulary, allow: Collection[str], keep: frozenset[str]
 ) -> list[str]:
     """kedro-telemetry's ``_mask_kedro_cli``: keep the command path, known options and official
-    starters; an unknown command collapses to a single mask.
+    starters; an unknown command collapses to a single mask. On ``kedro run``, the values of the
+    known options in ``keep`` are kept too (unless they look like an option themselves).
     """
     if not isinstance(vocabulary.get(args[0]), dict):
         return [MASK]
@@ -113,6 +121,7 @@ def _mask_with_vocabulary(
         masked.append(args[index])
         current = sub
         index += 1
+    kept = keep if masked == ["run"] else frozenset()
     previous = ""
     for arg in args[index:]:
         if arg.startswith("-"):
@@ -121,16 +130,25 @@ def _mask_with_vocabulary(
             if has_value:
                 if known:
                     masked.append(name)
-                    masked.append(_value(value, allow, starter=name in _STARTER_OPTIONS))
+                    masked.append(_kept_value(value, allow, name, kept))
                 else:
                     masked.append(MASK)  # an unknown ``--opt=value`` is masked whole
             else:
                 masked.append(arg if known else MASK)
             previous = name if known and not has_value else ""
         else:
-            masked.append(_value(arg, allow, starter=previous in _STARTER_OPTIONS))
+            masked.append(_kept_value(arg, allow, previous, kept))
             previous = ""
     return masked
+
+
+def _kept_value(value: str, allow: Collection[str], option: str, kept: frozenset[str]) -> str:
+    """The value of ``option``: kept when the option is in ``kept`` (and the value cannot be read
+    as an option), else masked as usual.
+    """
+    if option in kept and value and not value.startswith("-"):
+        return value
+    return _value(value, allow, starter=option in _STARTER_OPTIONS)
 
 
 def _mask_without_vocabulary(args: Sequence[str], allow: Collection[str]) -> list[str]:
@@ -201,7 +219,10 @@ def _official_starters() -> frozenset[str]:
 
 
 def mask_command_args(
-    argv: Sequence[str], vocabulary: Vocabulary | None = None, allow: Collection[str] = ()
+    argv: Sequence[str],
+    vocabulary: Vocabulary | None = None,
+    allow: Collection[str] = (),
+    keep_run_options: Collection[str] = (),
 ) -> list[str]:
     """Mask a whole argv: ``kedro …`` (also ``kedro.exe``, ``python -m kedro``) becomes
     ``["kedro", *mask_kedro_args(…)]``, any other command goes through ``mask_other_args``.
@@ -209,7 +230,7 @@ def mask_command_args(
     kedro_args = _kedro_args(argv)
     if kedro_args is None:
         return mask_other_args(argv, allow)
-    return ["kedro", *mask_kedro_args(kedro_args, vocabulary, allow)]
+    return ["kedro", *mask_kedro_args(kedro_args, vocabulary, allow, keep_run_options)]
 
 
 def _kedro_args(argv: Sequence[str]) -> Sequence[str] | None:

@@ -39,6 +39,7 @@ def chain_of(
         hash_keys=spec.hash_keys,
         drop_keys=spec.drop_keys,
         allow_keys=spec.allow_keys,
+        keep_run_options=spec.keep_run_options,
         allow_args=privacy.allow_args,
         max_length=privacy.max_attribute_length,
         key_file=privacy.hash_key_file,

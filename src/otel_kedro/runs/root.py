@@ -17,6 +17,7 @@ import dataclasses
 import functools
 import os
 import threading
+import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -30,7 +31,7 @@ from otel_kedro.diagnostics import warn_once
 from otel_kedro.exporters.delivery import deliver_in_background
 from otel_kedro.runs.chains import chain_of, destination_chain
 from otel_kedro.runs.tracing import Destination, TracingPipeline
-from otel_kedro.sources.kedro.nodes import NodeTracker, RunScope
+from otel_kedro.sources.kedro.nodes import NodeTracker, RunScope, mark_failed
 from otel_kedro.sources.kedro.propagation import (
     HANDOFF_PREFIX,
     RunEnvironment,
@@ -40,6 +41,7 @@ from otel_kedro.sources.kedro.propagation import (
     traceparent_of,
 )
 from otel_kedro.sources.kedro.run_span import end_run_span, start_run_span
+from otel_kedro.sources.kedro.startup import record_phases
 from otel_kedro.sources.kedro.termination import TerminationGuard
 
 if TYPE_CHECKING:
@@ -224,19 +226,75 @@ class RunRoot:
 
         masked = [
             "kedro",
-            *mask_kedro_args(command.raw_args, vocabulary, settings.privacy.allow_args),
+            *mask_kedro_args(
+                command.raw_args,
+                vocabulary,
+                settings.privacy.allow_args,
+                settings.privacy.files.keep_run_options,  # the command span starts in the files
+            ),
         ]
         name = f"{attr.COMMAND_SPAN_PREFIX} {command_path(masked[1:])}".strip()
-        if command.span is None:
+        first = command.span is None
+        if first:
             self._command_destination = destination
         with self._tracing.route_to(destination):
-            return self._recorder.span_context_for_run(
+            context = self._recorder.span_context_for_run(
                 tracer,
                 inbound,
                 masked,
                 name,
                 on_end=functools.partial(self._command_ended, destination),
             )
+            if first and context is not None:
+                record_phases(tracer, context, command.startup, time.time_ns())
+        return context
+
+    def command_context_created(self) -> None:
+        """Inside the running click command: keep its option vocabulary for the command's
+        masking, which may be needed after click's context is gone (a failure before the run).
+        """
+        command = self._recorder.current()
+        if command is not None and command.vocabulary is None:
+            command.vocabulary = _vocabulary(command) or {}
+
+    def command_failed_before_run(
+        self, configuration: Configuration, project_path: Path, error: BaseException | None
+    ) -> None:
+        """A ``kedro run`` failed before any run started (an unknown pipeline, a broken registry,
+        catalog or setting): still write a run folder with the failed command span, its start-up
+        phases, its exception and the con-duct files.
+        """
+        command = self._recorder.current()
+        settings = configuration.settings
+        if command is None or command.span is not None or command.raw_args[:1] != ["run"]:
+            return
+        for problem in configuration.problems:
+            warn_once(problem)
+        if not settings.enabled:
+            return
+        from kedro.io.core import generate_timestamp
+
+        vocabulary = _vocabulary(command)
+        chain = destination_chain(
+            settings.privacy, "files", vocabulary=vocabulary, project_path=project_path
+        )
+        try:
+            destination = self._tracing.open_destination(
+                settings.output_dir, generate_timestamp(), chain, announce=settings.announce
+            )
+        except OSError as error_opening:
+            warn_once(f"cannot create a run folder under {settings.output_dir}: {error_opening}")
+            return
+        tracer = self._tracing.tracer(settings.service_name)
+        with self._lock:
+            inbound = self._environment.inbound()
+        context = self._command_context(command, tracer, destination, inbound, settings, vocabulary)
+        if context is not None and error is not None:
+            mark_failed(trace.get_current_span(context), error)
+        if settings.sampler:
+            usage = self._start_usage(destination, settings, chain, self._tracing.resource())
+            if usage is not None:
+                usage.finish(attr.RESULT_FAILURE)
 
     def _command_ended(self, destination: Destination, exit_code: int | None) -> None:
         """The command span has ended: note the exit code in info.json and close its folder."""
@@ -399,7 +457,7 @@ class RunRoot:
     def dataset_started(self, node: Any, dataset: str, operation: str) -> None:
         """A load or save begins."""
         if node is not None and self.tracing():
-            self._nodes.dataset_started(node.name, dataset, operation)
+            self._nodes.dataset_started(node.name, dataset, operation, node)
 
     def dataset_loaded(self, node: Any, dataset: str, data: Any) -> None:
         """A load ended."""
@@ -418,6 +476,8 @@ def _vocabulary(command: Command | None) -> Vocabulary | None:
     """
     if command is None:
         return None
+    if command.vocabulary is not None:  # kept while click's context was there
+        return command.vocabulary or None
     import click
 
     from otel_kedro.processors.cli_args import kedro_vocabulary

@@ -14,6 +14,7 @@ from otel_kedro.config.privacy import (
     DESTINATIONS,
     HASH_IDENTIFIERS,
     HEAP_ALLOWED_KEYS,
+    KEPT_RUN_OPTIONS,
     MASK_ARGS,
     SCRUB_SECRETS,
     ChainSpec,
@@ -51,6 +52,17 @@ class TestDefaults:
             "heap": privacy.heap,
         }
 
+    def test_only_the_local_files_keep_kedro_run_option_values(self) -> None:
+        """Files keep the values of Kedro's non-secret run options; remote chains keep none."""
+        privacy = PrivacySettings()
+        assert {"--pipeline", "-p", "--runner", "--env", "--tags", "--nodes"} <= set(
+            privacy.files.keep_run_options
+        )
+        assert not {"--params", "--conf-source", "--config", "--load-versions"} & set(
+            privacy.files.keep_run_options
+        )
+        assert privacy.otlp.keep_run_options == privacy.heap.keep_run_options == ()
+
     def test_an_empty_mapping_is_the_defaults(self) -> None:
         """parse_privacy({}) changes nothing."""
         assert parse_privacy({}) == PrivacySettings()
@@ -72,7 +84,9 @@ class TestParsePrivacy:
         )
         assert privacy.otlp == PrivacySettings().otlp, "other destinations keep their defaults"
         assert privacy.files == ChainSpec(
-            ("mask_args", "scrub_secrets", "drop_keys"), drop_keys=("host.name",)
+            ("mask_args", "scrub_secrets", "drop_keys"),
+            drop_keys=("host.name",),
+            keep_run_options=KEPT_RUN_OPTIONS,
         )
         assert privacy.allow_args == ("data_science",)
 
@@ -98,6 +112,9 @@ class TestParsePrivacy:
             ({"allow_args": [1]}, "privacy.allow_args must be a list of strings"),
             ({"hash_key_file": "  "}, "privacy.hash_key_file must be a path"),
             ({"heap_": {}}, "unknown: ['heap_']"),
+            ({"otlp": {"keep_run_options": ["--params"]}}, "privacy.otlp.keep_run_options cannot keep ['--params']"),
+            ({"files": {"keep_run_options": "--env,--conf-source"}}, "cannot keep ['--conf-source']"),
+            ({"files": {"keep_run_options": ["pipeline"]}}, "lists option names (like --pipeline), not ['pipeline']"),
             ("files", "a mapping with keys files, otlp, heap and options"),
         ],
     )  # fmt: skip

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shlex
 import subprocess
 import sys
 import textwrap
@@ -12,13 +13,14 @@ from typing import Any
 
 import click
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from kedro.framework.cli.cli import KedroCLI
 from kedro.framework.cli.starters import _OFFICIAL_STARTER_SPECS_DICT
 from kedro_telemetry.masking import STARTERS as TELEMETRY_STARTERS
 from kedro_telemetry.masking import _get_cli_structure
 
+from otel_kedro.config.privacy import PrivacySettings
 from otel_kedro.processors.cli_args import (
     KEDRO_COMMAND_WORDS,
     KEDRO_SHORT_OPTIONS,
@@ -30,6 +32,7 @@ from otel_kedro.processors.cli_args import (
     mask_kedro_args,
     mask_other_args,
 )
+from otel_kedro.runs.chains import destination_chain
 from tests.support.kedro_projects import clean_env, copy_example
 
 ALLOW = frozenset({"data_science", "nightly_batch"})
@@ -570,3 +573,106 @@ def test_masking_is_idempotent(root: KedroCLI, args: list[str], executable: str)
     assert mask_command_args(once, kedro_vocabulary(root, once[1:]), ALLOW) == once
     if once[0] == "kedro":  # every command of the example project is Kedro's own
         assert mask_command_args(once, None, ALLOW) == once
+
+
+# ---------------------------------------------------------------- kept run options (issue 11.7)
+
+KEPT = PrivacySettings().files.keep_run_options
+KEPT_VALUES = ("ds", "n1", "a,b")
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        ("run --pipeline data_science", "run --pipeline data_science"),
+        ("run -p ds --runner=ParallelRunner -e prod", "run -p ds --runner ParallelRunner -e prod"),
+        ("run --tags a,b --nodes n1 --from-nodes x --to-nodes y", "run --tags a,b --nodes n1 --from-nodes x --to-nodes y"),
+        ("run --namespaces north -ns south --from-inputs i --to-outputs o", "run --namespaces north -ns south --from-inputs i --to-outputs o"),
+        ("run --pipelines=a,b", "run --pipelines a,b"),
+        ("run --params a=1 --pipeline ds", "run --params ***** --pipeline ds"),
+        ("run --params=a=1 --conf-source s3://k:s@b/c", "run --params ***** --conf-source *****"),
+        ("run --unknown x --pipeline ds extra", "run ***** ***** --pipeline ds *****"),
+        ("run --pipeline --params secret", "run --pipeline --params *****"),
+        ("run --pipeline=-x", "run --pipeline *****"),
+        ("run -pds --config c.yml -lv d:1", "run ***** --config ***** -lv *****"),
+        ("pipeline create --env prod", "pipeline create --env *****"),
+    ],
+)  # fmt: skip
+def test_kept_run_options_keep_their_values_on_kedro_run_only(
+    root: KedroCLI, line: str, expected: str
+) -> None:
+    """Kedro's non-secret run options keep their values; --params, --conf-source, unknown
+    options, positionals and other commands stay masked.
+    """
+    args = line.split()
+    masked = mask_kedro_args(args, kedro_vocabulary(root, args), (), KEPT)
+    assert " ".join(masked) == expected
+    assert mask_kedro_args(masked, kedro_vocabulary(root, masked), (), KEPT) == masked
+
+
+def test_params_and_conf_source_are_never_kept_even_when_listed(root: KedroCLI) -> None:
+    """The processor refuses to keep values of options whose values may be secrets."""
+    args = ["run", "--params", "token=abc", "--conf-source", "/home/me/conf"]
+    keep = ["--params", "--conf-source"]
+    assert mask_kedro_args(args, kedro_vocabulary(root, args), (), keep) == [
+        "run", "--params", MASK, "--conf-source", MASK,
+    ]  # fmt: skip
+
+
+def test_without_vocabulary_nothing_is_kept() -> None:
+    """An unknown command structure falls back to masking every value."""
+    assert mask_kedro_args(["run", "--pipeline", "ds"], None, (), KEPT) == [
+        "run",
+        "--pipeline",
+        MASK,
+    ]
+
+
+@st.composite
+def run_lines(draw: st.DrawFn, secret: str) -> list[str]:
+    """A ``kedro run`` argv mixing kept options with ``secret`` as a --params (or
+    --conf-source, or unknown option) value in every spelling.
+    """
+    kept = st.tuples(st.sampled_from(sorted(KEPT)), st.sampled_from(KEPT_VALUES))
+    secret_piece = st.one_of(
+        st.sampled_from(["--params", "--conf-source", "--unknown"]).map(lambda o: [o, secret]),
+        st.sampled_from(["--params", "--conf-source", "--unknown"]).map(
+            lambda o: [f"{o}={secret}"]
+        ),
+        st.sampled_from(sorted(KEPT)).map(lambda o: [o, "--params", secret]),
+        st.just([secret]),
+    )
+    pieces = draw(st.lists(st.one_of(kept.map(list), secret_piece), min_size=1, max_size=6))
+    if not any(secret in token for piece in pieces for token in piece):
+        pieces.append(["--params", secret])
+    return ["/home/u/.venv/bin/kedro", "run", *(token for piece in pieces for token in piece)]
+
+
+@settings(max_examples=300, deadline=None)
+@given(data=st.data(), secret=secrets)
+def test_params_values_never_survive_in_any_chain(
+    root: KedroCLI, data: st.DataObject, secret: str
+) -> None:
+    """Whatever the mix of options, a --params value reaches no destination's output, through
+    every attribute that holds a command line.
+    """
+    assume(all(secret not in value for value in KEPT_VALUES))
+    argv = data.draw(run_lines(secret))
+    vocabulary = kedro_vocabulary(root, argv[1:])
+    privacy = PrivacySettings()
+    line = shlex.join(argv)
+    for destination in ("files", "otlp", "heap"):
+        chain = destination_chain(privacy, destination, vocabulary=vocabulary)
+        out = chain.attributes(
+            {"process.command_args": argv, "process.command_line": line, "command": line}
+        )
+        for value in out.values():
+            words = value if isinstance(value, (list, tuple)) else str(value).split()
+            assert all(secret not in str(word) for word in words), (destination, out)
+    remote = destination_chain(privacy, "otlp", vocabulary=vocabulary).attributes(
+        {"process.command_args": argv}
+    )
+    assert all(
+        word in {"kedro", "run", MASK} or word.startswith("-")
+        for word in remote["process.command_args"]
+    )  # type: ignore[union-attr]

@@ -15,9 +15,10 @@ import os
 import threading
 import time
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from otel_kedro import attributes as attr
+from otel_kedro.sources.kedro.startup import COMMAND, StartupMarks, process_start_ns
 
 if TYPE_CHECKING:
     from opentelemetry.context import Context
@@ -35,6 +36,10 @@ class Command:
     raw_args: list[str]  # in memory only: never on a span, masked before anything records it
     pid: int
     span: Span | None = None
+    vocabulary: dict[str, Any] | None = None  # the invoked click command's, once looked up
+    startup: StartupMarks = dataclasses.field(default_factory=StartupMarks)
+    # Undo what start-up timing installed (the registry watch), when the command ends.
+    cleanups: list[Callable[[], None]] = dataclasses.field(default_factory=list)
     # Called once with the exit code (None when unknown) after the span has ended.
     on_end: list[Callable[[int | None], None]] = dataclasses.field(default_factory=list)
 
@@ -60,6 +65,14 @@ class CommandRecorder:
             self._command = Command(
                 start_ns=time.time_ns(), raw_args=list(command_args), pid=os.getpid()
             )
+            self._command.startup.mark(COMMAND, self._command.start_ns)
+
+    def mark(self, name: str) -> Command | None:
+        """Note a start-up instant of the running command; the command, if there is one."""
+        command = self.current()
+        if command is not None:
+            command.startup.mark(name)
+        return command
 
     def current(self) -> Command | None:
         """The running command of this process, if any (not one a forked worker inherited)."""
@@ -97,7 +110,9 @@ class CommandRecorder:
                         attr.PROCESS_COMMAND_ARGS: list(masked_args),
                         attr.PROCESS_PID: command.pid,
                     },
-                    start_time=command.start_ns,
+                    # From the process's start when it is the kedro command: the start-up phases
+                    # (the first of which precedes before_command_run) are its children.
+                    start_time=min(command.start_ns, process_start_ns() or command.start_ns),
                 )
                 command.on_end.append(on_end)
                 if not self._atexit_registered:
@@ -111,7 +126,12 @@ class CommandRecorder:
 
         with self._lock:
             command = self._command
-        if command is None or command.span is None or command.pid != os.getpid():
+        if command is None or command.pid != os.getpid():
+            return
+        for cleanup in command.cleanups:
+            cleanup()
+        command.cleanups.clear()
+        if command.span is None:
             return
         for callback in self._before_finish:
             callback()

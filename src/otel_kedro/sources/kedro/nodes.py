@@ -148,18 +148,23 @@ class NodeTracker:
         self._nodes: dict[tuple[str, int], _NodeState] = {}
         # Usage is measured from a node's first load, before its span can exist.
         self._windows: dict[tuple[str, int], UsageWindow] = {}
+        # The node whose inputs are loading, so a failed or interrupted load keeps its facts.
+        self._loading: dict[str, Any] = {}
         self.usage = NodeUsageMeter()
 
     def reset_after_fork(self) -> None:
         """A forked worker starts with no node of its parent's in flight."""
         self._lock = threading.Lock()
         self._starts, self._loads, self._nodes, self._windows = {}, {}, {}, {}
+        self._loading = {}
         self.usage.reset_after_fork()
 
     # Datasets ------------------------------------------------------------------------------
 
-    def dataset_started(self, node_name: str, dataset: str, operation: str) -> None:
-        """Remember when a load or save began."""
+    def dataset_started(
+        self, node_name: str, dataset: str, operation: str, node: Any = None
+    ) -> None:
+        """Remember when a load or save began (and, for a load, which node it is for)."""
         thread = threading.get_ident()
         key = (node_name, dataset, operation, thread)
         window = None
@@ -168,6 +173,8 @@ class NodeTracker:
         with self._lock:
             if window is not None:
                 self._windows.setdefault((node_name, thread), window)
+                if node is not None:
+                    self._loading[node_name] = node
             self._starts[key] = time.time_ns()
 
     def _pop_start(self, node_name: str, dataset: str, operation: str) -> int | None:
@@ -241,6 +248,7 @@ class NodeTracker:
         """Forget loads of a node that belongs to no traced run."""
         with self._lock:
             self._loads.pop(node_name, None)
+            self._loading.pop(node_name, None)
             window = self._windows.pop((node_name, threading.get_ident()), None)
         if window is not None:
             self.usage.forget(window)
@@ -254,6 +262,7 @@ class NodeTracker:
             for state in stale:
                 self._nodes.pop((state.name, state.thread), None)
             pending = self._loads.pop(node.name, [])
+            self._loading.pop(node.name, None)
             usage = self._windows.pop((node.name, thread), None)
             mine = [t for t in pending if is_async or t.thread == thread]
             others = [t for t in pending if t not in mine]
@@ -341,6 +350,7 @@ class NodeTracker:
             for state in open_nodes:
                 self._nodes.pop((state.name, state.thread), None)
             orphans, self._starts = (self._starts, {}) if only_run else ({}, self._starts)
+            loading, self._loading = (self._loading, {}) if only_run else ({}, self._loading)
             if only_run:
                 self._loads = {}
         now = time.time_ns()
@@ -354,33 +364,44 @@ class NodeTracker:
                 state.span.set_status(Status(StatusCode.ERROR, f"outputs not saved: {missing}"))
                 state.failed = True
             self._end_node(state, now if state.waiting_for or cancelled else state.last_ns)
-        if error is not None:
-            self._orphan_loads(scope, orphans, error, now)
+        if error is not None or cancelled:
+            self._orphan_loads(scope, orphans, loading, error, now)
 
     def _orphan_loads(
         self,
         scope: RunScope,
         orphans: dict[tuple[str, str, str, int], int],
-        error: BaseException,
+        loading: dict[str, Any],
+        error: BaseException | None,
         now: int,
     ) -> None:
-        """A load that never finished failed its node before ``before_node_run``: show it."""
+        """A load that never finished failed (``error``) or was interrupted (no error: a
+        cancellation) before ``before_node_run``: show its node, with the node's facts.
+        """
         for (node_name, dataset, operation, thread), start in orphans.items():
             if operation != "load":
                 continue
+            node = loading.get(node_name)
             span = scope.tracer.start_span(
-                node_name, context=scope.parent, kind=SpanKind.INTERNAL, start_time=start
+                node_name,
+                context=scope.parent,
+                kind=SpanKind.INTERNAL,
+                attributes=_node_attributes(node) if node is not None else None,
+                start_time=start,
             )
             node_context = trace.set_span_in_context(span, scope.parent)
             state = _NodeState(scope, node_name, thread, span, node_context, None, None, now)
             state.failed = True
-            mark_failed(span, error)
             load = scope.tracer.start_span(
                 f"{attr.LOAD_SPAN_PREFIX} {dataset}",
                 context=node_context,
                 attributes={attr.KEDRO_DATASET_NAME: dataset},
                 start_time=start,
             )
-            mark_failed(load, error)
+            for failed in (span, load):
+                if error is not None:
+                    mark_failed(failed, error)
+                else:
+                    failed.set_status(Status(StatusCode.ERROR, "cancelled while loading"))
             load.end(end_time=now)
             self._end_node(state, now)

@@ -1,0 +1,220 @@
+"""Fixed cost of the plugin on a partial run of a real project, side by side in one run (not a
+test: run it on demand).
+
+    .venv/bin/python benchmarks/partial_run.py STARTER [--pairs 9] [--work DIR] [--plugin SRC]
+
+STARTER is a local copy of the public kedro-starters repository (or of its
+``spaceflights-pandas`` folder): it is not vendored here. For example, from a clone::
+
+    git -C kedro-starters archive HEAD spaceflights-pandas | tar -x -C /tmp/starters
+
+The script generates the spaceflights-pandas project from it (``kedro new --starter``), builds
+two virtual environments that differ only by the plugin (the second gets the first one's exact
+package versions as constraints, then ``pip install SRC``), runs the whole project once in each
+(to create the intermediate data and warm the caches), and then times ``kedro run --pipeline
+data_science`` in pairs, alternating which side goes first. It prints both medians, the median
+of the per-pair ratios and the spread of the baseline (the machine's noise).
+
+Two venvs, not one venv with the plugin's entry points switched off: Kedro scans entry points
+and pluggy imports every registered hook module on every command, so an installed-but-disabled
+plugin still costs part of what is measured; ``OTEL_SDK_DISABLED`` leaves the imports and the
+hook calls in place. Only a venv without the package is the physical baseline.
+
+The starter's notebook tools (ipython, jupyterlab, notebook, ``kedro[jupyter]``) and kedro-viz are
+left out of both venvs: ``kedro run`` does not use them, and installing them adds nothing to the
+comparison but download time. ``KEDRO_DISABLE_TELEMETRY=1`` on both sides keeps kedro-telemetry
+off the network.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from importlib import metadata
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+_DROPPED = re.compile(r"^\s*(ipython|jupyterlab|notebook|kedro-viz)\b", re.IGNORECASE)
+_PIPELINE = "data_science"
+
+
+def _starter_folder(starter: Path) -> Path:
+    """The ``spaceflights-pandas`` template folder inside ``starter`` (or ``starter`` itself)."""
+    for candidate in (starter, starter / "spaceflights-pandas"):
+        if (candidate / "cookiecutter.json").is_file():
+            return candidate
+    raise SystemExit(
+        f"{starter} holds no spaceflights-pandas starter (no cookiecutter.json there or in "
+        "spaceflights-pandas/): pass a local copy of github.com/kedro-org/kedro-starters."
+    )
+
+
+def _run(argv: list[str], cwd: Path | None = None, env: dict[str, str] | None = None) -> None:
+    result = subprocess.run(argv, cwd=cwd, env=env, capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        output = result.stdout[-2000:] + result.stderr[-3000:]
+        raise SystemExit(f"{' '.join(argv)} failed:\n{output}")
+
+
+def _env() -> dict[str, str]:
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("OTEL_", "KEDRO_", "VIRTUAL_ENV", "PYTHONPATH"))
+    }
+    env["KEDRO_DISABLE_TELEMETRY"] = "1"
+    env["PYTHONWARNINGS"] = "ignore"
+    return env
+
+
+def _venv(folder: Path) -> Path:
+    """A fresh venv at ``folder`` (reused when it exists); its ``bin`` folder."""
+    if not (folder / "bin" / "python").exists():
+        _run([sys.executable, "-m", "venv", str(folder)])
+        _run([str(folder / "bin" / "python"), "-m", "pip", "install", "-q", "-U", "pip"])
+    return folder / "bin"
+
+
+def _requirements(project: Path, work: Path) -> Path:
+    """The project's requirements without notebook tools and kedro-viz."""
+    kept = []
+    for line in (project / "requirements.txt").read_text().splitlines():
+        if not line.strip() or line.lstrip().startswith("#") or _DROPPED.match(line):
+            continue
+        kept.append(line.replace("kedro[jupyter]", "kedro"))
+    path = work / "requirements.txt"
+    path.write_text("\n".join(kept) + "\n")
+    return path
+
+
+def build(starter: Path, work: Path, plugin: Path) -> tuple[Path, Path, Path]:
+    """The project and the bin folders of the venvs without and with the plugin."""
+    kedro_version = metadata.version("kedro")
+    without = _venv(work / "venv-without")
+    pip_without = [str(without / "python"), "-m", "pip", "install", "-q"]
+    _run([*pip_without, f"kedro=={kedro_version}"])
+    project = work / "spaceflights"
+    if not project.exists():
+        _run(
+            [str(without / "kedro"), "new", "--starter", str(_starter_folder(starter)),
+             "--name", "spaceflights", "--telemetry", "no"],
+            cwd=work,
+            env=_env(),
+        )  # fmt: skip
+    requirements = _requirements(project, work)
+    _run([*pip_without, "-r", str(requirements), f"kedro=={kedro_version}"])
+    constraints = work / "constraints.txt"
+    frozen = subprocess.run(
+        [str(without / "python"), "-m", "pip", "freeze"], capture_output=True, text=True, check=True
+    ).stdout
+    constraints.write_text(frozen)
+    with_plugin = _venv(work / "venv-with")
+    pip_with = [str(with_plugin / "python"), "-m", "pip", "install", "-q"]
+    _run([*pip_with, "-r", str(requirements), "-c", str(constraints)])
+    _run([*pip_with, "--force-reinstall", "--no-deps", str(plugin)])
+    _run([*pip_with, str(plugin), "-c", str(constraints)])  # the plugin's own dependencies
+    extra = set(_freeze_names(with_plugin)) - set(_freeze_names(without))
+    if "otel-kedro" not in extra:
+        raise SystemExit(f"the plugin is not installed in {with_plugin.parent}")
+    print(f"packages only in the plugin's venv: {', '.join(sorted(extra))}")
+    return project, without, with_plugin
+
+
+def _freeze_names(bin_folder: Path) -> list[str]:
+    out = subprocess.run(
+        [str(bin_folder / "python"), "-m", "pip", "list", "--format=freeze"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    return [line.split("==")[0].lower().replace("_", "-") for line in out.splitlines() if line]
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _timed(bin_folder: Path, project: Path, *args: str, cpu: list[float] | None = None) -> float:
+    """Wall time of one ``kedro run``; its CPU time (user + system) is appended to ``cpu``."""
+    cpu_before = _children_cpu()
+    start = time.perf_counter()
+    _run([str(bin_folder / "kedro"), "run", *args], cwd=project, env=_env())
+    elapsed = time.perf_counter() - start
+    if cpu is not None:
+        cpu.append(_children_cpu() - cpu_before)
+    return elapsed
+
+
+def measure(project: Path, without: Path, with_plugin: Path, pairs: int) -> None:
+    """Interleaved pairs of ``kedro run --pipeline data_science``; prints medians and ratios."""
+    for side in (without, with_plugin):  # intermediate data, byte-code, file caches
+        _timed(side, project)
+        _timed(side, project, "--pipeline", _PIPELINE)
+    load_before = os.getloadavg()
+    off: list[float] = []
+    on: list[float] = []
+    cpu_off: list[float] = []
+    cpu_on: list[float] = []
+    for index in range(pairs):
+        order = [(without, off, cpu_off), (with_plugin, on, cpu_on)]
+        if index % 2:
+            order.reverse()
+        for side, times, cpu in order:
+            times.append(_timed(side, project, "--pipeline", _PIPELINE, cpu=cpu))
+    load_after = os.getloadavg()
+    ratios = [a / b for a, b in zip(on, off, strict=True)]
+    print(f"kedro run --pipeline {_PIPELINE} on spaceflights-pandas, {pairs} interleaved pairs:")
+    print(f"  without plugin : median {statistics.median(off):.3f} s  ({_list(off)})")
+    print(f"  with plugin    : median {statistics.median(on):.3f} s  ({_list(on)})")
+    print(f"  paired ratios  : {_list(ratios)}")
+    of_medians = statistics.median(on) / statistics.median(off)
+    print(
+        f"  ratio          : median of pairs {statistics.median(ratios):.3f}, "
+        f"of medians {of_medians:.3f} (target <= 1.03)"
+    )
+    cpu_ratio = statistics.median(cpu_on) / statistics.median(cpu_off)
+    print(
+        f"  CPU time       : median {statistics.median(cpu_off):.3f} s without, "
+        f"{statistics.median(cpu_on):.3f} s with, ratio {cpu_ratio:.3f} (less sensitive to load)"
+    )
+    spread = (max(off) - min(off)) / statistics.median(off)
+    print(
+        f"  noise          : baseline spread {spread:.1%} of its median; load average "
+        f"{load_before[0]:.2f} before, {load_after[0]:.2f} after, on {os.cpu_count()} cores"
+    )
+
+
+def _list(values: list[float]) -> str:
+    return ", ".join(f"{v:.2f}" for v in values)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("starter", type=Path, help="a local copy of kedro-starters")
+    parser.add_argument("--pairs", type=int, default=9, help="interleaved pairs (>= 7)")
+    parser.add_argument("--work", type=Path, help="keep venvs and project here (reused)")
+    parser.add_argument("--plugin", type=Path, default=ROOT, help="otel-kedro source to install")
+    args = parser.parse_args()
+    if args.pairs < 7:
+        parser.error("--pairs must be at least 7")
+    if args.work is not None:
+        args.work.mkdir(parents=True, exist_ok=True)
+        measure(*build(args.starter.resolve(), args.work.resolve(), args.plugin.resolve()),
+                args.pairs)  # fmt: skip
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        measure(*build(args.starter.resolve(), Path(tmp), args.plugin.resolve()), args.pairs)
+
+
+if __name__ == "__main__":
+    main()
