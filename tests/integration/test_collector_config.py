@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import glob
 import re
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -298,6 +300,15 @@ class TestPortsAndEndpoints:
         assert mounts["./grafana/kedro-runs.json"].rsplit("/", 1)[0] == provider["options"]["path"]
         for source in mounts:
             assert (CONFIG_DIR / source).is_file(), source
+
+    def test_compose_file_follows_the_compose_specification(self) -> None:
+        """Validated against the compose-spec JSON schema check-jsonschema ships (no network)."""
+        check = Path(sys.executable).with_name("check-jsonschema")
+        result = subprocess.run(
+            [str(check), "--builtin-schema", "vendor.compose-spec", str(COMPOSE)],
+            capture_output=True, text=True, timeout=120, check=False,
+        )  # fmt: skip
+        assert result.returncode == 0, result.stdout + result.stderr
 
     def test_every_mounted_file_exists_and_every_image_is_pinned(self) -> None:
         compose = load_yaml(COMPOSE)
