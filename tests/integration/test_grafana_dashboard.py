@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,18 +20,26 @@ from otel_kedro.testing import CapturedRun, run_session
 from tests.support.collector_configs import DASHBOARD, GRAFANA_DIR, collector_config, load_yaml
 from tests.support.kedro_projects import copy_example
 from tests.support.prometheus_names import Kind, label_name, metric_name, series_names
+from tests.support.promql import PromqlUnavailableError, ensure_parser, parse
 
 # Labels Prometheus adds itself: job (service.name), instance, and the histogram bucket bound.
 PROMETHEUS_LABELS = {"job", "instance", "le"}
 # Dimensions the span_metrics connector always adds.
 SPAN_METRICS_DIMENSIONS = ("service.name", "span.name", "span.kind", "status.code")
-PROMQL_WORDS = {"by", "without", "sum", "rate", "increase", "histogram_quantile", "sort_desc"}
 
 
 @pytest.fixture(scope="module")
 def dashboard() -> dict[str, Any]:
     document: dict[str, Any] = json.loads(DASHBOARD.read_text(encoding="utf-8"))
     return document
+
+
+@pytest.fixture(scope="module")
+def promql_parser() -> Path:
+    try:
+        return ensure_parser()
+    except PromqlUnavailableError as error:
+        pytest.skip(f"Prometheus' PromQL parser cannot be installed here: {error}")
 
 
 @pytest.fixture(scope="module")
@@ -165,31 +174,39 @@ class TestDashboard:
         ):
             assert needed in text, needed
 
-    def test_every_metric_and_label_is_emitted(
-        self, dashboard: dict[str, Any], real_run: CapturedRun
+    def test_every_query_parses_and_names_what_a_run_emits(
+        self, dashboard: dict[str, Any], real_run: CapturedRun, promql_parser: Path
     ) -> None:
+        """Parsed by Prometheus' grammar: no syntax error, every metric is a series a run (or
+        span_metrics) makes, every matcher, grouping and legend label is one those series carry,
+        and a legend never names a label its query sums away."""
         series = _emitted(real_run)
+        queries = _promql(dashboard)
         checked = 0
-        for expression, legend in _promql(dashboard):
-            names = set(re.findall(r"([a-zA-Z_:][a-zA-Z0-9_:]*)\{", expression))
-            assert names, expression
-            for name in names:
+        for (expression, legend), parsed in zip(queries, parse([q for q, _ in queries], promql_parser), strict=True):  # fmt: skip
+            assert parsed.errors == (), (expression, parsed.errors)
+            assert parsed.metrics, expression
+            for name in parsed.metrics:
                 assert name in series, f"{name} is not a series a run (or span_metrics) makes"
-            carried = set.union(*(series[name] for name in names))
-            for selector in re.findall(r"\{([^}]*)\}", expression):
-                for label in re.findall(r"([a-zA-Z_][a-zA-Z0-9_]*)\s*(?:=~|!~|!=|=)", selector):
-                    assert label in carried, (label, expression)
-                    checked += 1
-            for group in re.findall(r"\b(?:by|without)\s*\(([^)]*)\)", expression):
-                for label in (part.strip() for part in group.split(",")):
-                    assert label in carried, (label, expression)
-                    checked += 1
-            grouped = re.findall(r"\b(?:by|without)\s*\(([^)]*)\)", expression)
-            for label in re.findall(r"\{\{(\w+)\}\}", legend):
+            carried = set.union(*(series[name] for name in parsed.metrics))
+            grouped = [label for group in parsed.grouping for label in group]
+            for label in (*parsed.matchers, *grouped):
                 assert label in carried, (label, expression)
-                kept = {part.strip() for part in grouped[-1].split(",")} if grouped else carried
-                assert label in kept, ("the legend's label is summed away", label, expression)
+                checked += 1
+            # An aggregation keeps only its by-labels; without one, every label is kept.
+            kept = set(parsed.grouping[0]) if parsed.grouping else carried
+            for label in re.findall(r"\{\{(\w+)\}\}", legend):
+                assert label in kept, (
+                    "the legend names a label the query drops",
+                    label,
+                    expression,
+                )
         assert checked > 30
+
+    def test_the_parser_finds_mistakes(self, promql_parser: Path) -> None:
+        """The check above can fail: a broken expression reports an error."""
+        (broken,) = parse(["sum by (le (rate(process_cpu_time_seconds_total[5m]))"], promql_parser)
+        assert broken.errors
 
     def test_tempo_and_loki_queries_name_our_attributes(self, dashboard: dict[str, Any]) -> None:
         emitted = {value for value in vars(attributes).values() if isinstance(value, str)}
