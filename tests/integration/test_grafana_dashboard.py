@@ -18,7 +18,7 @@ from otel_kedro import attributes
 from otel_kedro.config.settings import Settings
 from otel_kedro.testing import CapturedRun, run_session
 from tests.support.collector_configs import DASHBOARD, GRAFANA_DIR, collector_config, load_yaml
-from tests.support.kedro_projects import copy_example
+from tests.support.kedro_projects import ROOT, copy_example
 from tests.support.prometheus_names import Kind, label_name, metric_name, series_names
 from tests.support.promql import PromqlUnavailableError, ensure_parser, parse
 
@@ -222,3 +222,13 @@ class TestDashboard:
         # Loki's OTLP endpoint indexes service.name as the label service_name.
         labels = re.findall(r"(\w+)\s*(?:=~|=)", queries["loki"])
         assert labels == [label_name(attributes.SERVICE_NAME)]
+
+    def test_readme_names_the_series_prometheus_stores(self, real_run: CapturedRun) -> None:
+        """The README's table of Prometheus names lists series a run (or span_metrics) makes."""
+        readme = (ROOT / "README.md").read_text(encoding="utf-8")
+        section = readme.split("## See it in your stack", 1)[1].split("\n## ", 1)[0]
+        names = re.findall(r"`((?:process|kedro|traces)_[a-z_]+)", section)
+        assert len(names) >= 6
+        series = _emitted(real_run)
+        for name in (name.rstrip("_") for name in names):
+            assert any(s == name or s.startswith(f"{name}_") for s in series), name
