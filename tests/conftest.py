@@ -32,6 +32,8 @@ def example_project(tmp_path: Path) -> Path:
 _FILE_GROUPS = {
     # One Phoenix server per module (minutes to install the first time, seconds to start).
     "tests/integration/test_phoenix.py": "phoenix",
+    # One MLflow server per module (a minute to install the first time, ~40 s to start).
+    "tests/integration/test_mlflow.py": "mlflow",
     # Module fixtures: a measured workload, con-duct's own run, a KedroCLI over sys.modules.
     "tests/unit/exporters/test_conduct.py": "conduct",
     "tests/unit/processors/test_cli_args.py": "cli_args",

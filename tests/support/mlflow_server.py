@@ -1,0 +1,194 @@
+"""MLflow as a real OTLP traces backend for tests: a cached private install and a served instance.
+
+MLflow (>= 3.6) ingests OTLP/HTTP traces at ``/v1/traces`` into the experiment named by the
+``x-mlflow-experiment-id`` header, given a SQL backend store. It pins versions that clash with
+ours, so it lives in its own virtual environment, built once per machine under a lock and reused
+by later runs (the pattern of ``phoenix_server.py``). Traces are read back with MLflow's own
+client, run by that environment's interpreter (``mlflow_read_traces.py``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+from tests.support.phoenix_server import _OFFLINE_SIGNS, _QUIET, _free_ports
+
+# The OTLP route, the experiment header and the client calls below were checked against this.
+MLFLOW_SPEC = "mlflow==3.17.2"
+VENV_OVERRIDE = "MLFLOW_TEST_VENV"
+EXPERIMENT_HEADER = "x-mlflow-experiment-id"
+_READY_MARKER = "otel-kedro-installed.txt"
+_READ_SCRIPT = Path(__file__).with_name("mlflow_read_traces.py")
+_OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+# MLflow's own telemetry (3.x) and any tracking-server lookups stay on this machine.
+_MLFLOW_QUIET = {**_QUIET, "MLFLOW_DISABLE_TELEMETRY": "true", "DO_NOT_TRACK": "true"}
+
+
+class MlflowUnavailableError(Exception):
+    """pip could not fetch MLflow (no network to the package index)."""
+
+
+def venv_path() -> Path:
+    """Where the MLflow environment is cached: ``$MLFLOW_TEST_VENV`` or the user cache."""
+    if os.environ.get(VENV_OVERRIDE):
+        return Path(os.environ[VENV_OVERRIDE])
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    return cache / "otel-kedro-tests" / "mlflow-venv"
+
+
+def _python(venv: Path) -> Path:
+    return venv / "bin" / "python"
+
+
+def _is_ready(venv: Path) -> bool:
+    """Installed by us with today's spec, and its interpreter still finds the package."""
+    marker = venv / _READY_MARKER
+    if not marker.is_file() or marker.read_text().strip() != MLFLOW_SPEC:
+        return False
+    probe = "import importlib.util, sys; sys.exit(importlib.util.find_spec('mlflow') is None)"
+    with contextlib.suppress(OSError, subprocess.TimeoutExpired):
+        found = subprocess.run([_python(venv), "-c", probe], capture_output=True, timeout=60)
+        return found.returncode == 0
+    return False
+
+
+def ensure_mlflow(venv: Path | None = None, timeout: float = 1500) -> Path:
+    """The Python interpreter of a ready MLflow environment, installing it first if needed.
+
+    Concurrent callers (pytest-xdist workers, parallel CI jobs) take turns on a lock file; the
+    first installs, the others then find the environment ready.
+    """
+    venv = venv_path() if venv is None else venv
+    venv.parent.mkdir(parents=True, exist_ok=True)
+    with venv.with_name(venv.name + ".lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not _is_ready(venv):
+            _install(venv, timeout)
+    return _python(venv)
+
+
+def _install(venv: Path, timeout: float) -> None:
+    shutil.rmtree(venv, ignore_errors=True)
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=300)
+    pip = subprocess.run(
+        [str(_python(venv)), "-m", "pip", "install", "-q", "--disable-pip-version-check",
+         MLFLOW_SPEC],
+        capture_output=True, text=True, timeout=timeout, check=False,
+    )  # fmt: skip
+    if pip.returncode != 0:
+        output = pip.stdout + pip.stderr
+        shutil.rmtree(venv, ignore_errors=True)
+        if any(sign in output for sign in _OFFLINE_SIGNS):
+            raise MlflowUnavailableError(f"pip cannot fetch {MLFLOW_SPEC}: {output[-600:]}")
+        raise RuntimeError(f"pip install {MLFLOW_SPEC} failed:\n{output[-4000:]}")
+    (venv / _READY_MARKER).write_text(MLFLOW_SPEC + "\n")
+
+
+class MlflowServer:
+    """``mlflow server`` on a free loopback port with a private SQLite store and artifact root."""
+
+    def __init__(self, python: Path, workdir: Path) -> None:
+        self.python = python
+        self.workdir = workdir
+        (self.port,) = _free_ports(1)
+        self.log = workdir / "mlflow.log"
+        self._process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        """Base URL of the tracking server (REST API, UI and OTLP at ``/v1/traces``)."""
+        return f"http://127.0.0.1:{self.port}"
+
+    def _env(self) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("MLFLOW_", "OTEL_"))}
+        env.update(_MLFLOW_QUIET)
+        return env
+
+    def start(self, timeout: float = 240) -> None:
+        """Start the server and wait until it answers its health check."""
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        command = [
+            str(self.python), "-m", "mlflow", "server",
+            "--backend-store-uri", f"sqlite:///{self.workdir / 'mlflow.db'}",
+            "--artifacts-destination", str(self.workdir / "artifacts"),
+            "--host", "127.0.0.1", "--port", str(self.port), "--workers", "1",
+        ]  # fmt: skip
+        with self.log.open("wb") as log:
+            self._process = subprocess.Popen(
+                command, env=self._env(), stdout=log, stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL, cwd=self.workdir,
+            )  # fmt: skip
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self._process.poll() is not None:
+                raise RuntimeError(
+                    f"mlflow server exited ({self._process.returncode}):\n{self.log_tail()}"
+                )
+            with (
+                contextlib.suppress(OSError),
+                _OPENER.open(f"{self.url}/health", timeout=2) as response,
+            ):
+                if response.status == 200:
+                    return
+            time.sleep(0.25)
+        raise RuntimeError(f"mlflow server not ready after {timeout} s:\n{self.log_tail()}")
+
+    def stop(self) -> None:
+        """Terminate the server (and its uvicorn worker), killing it if it does not exit."""
+        if self._process is None or self._process.poll() is not None:
+            return
+        self._process.terminate()
+        try:
+            self._process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self._process.kill()
+            self._process.wait(timeout=15)
+
+    def log_tail(self, chars: int = 3000) -> str:
+        return self.log.read_text(errors="replace")[-chars:] if self.log.exists() else ""
+
+    def create_experiment(self, name: str) -> str:
+        """A new experiment's id, through the REST API."""
+        request = urllib.request.Request(  # noqa: S310 - http://127.0.0.1 only
+            f"{self.url}/api/2.0/mlflow/experiments/create",
+            data=json.dumps({"name": name}).encode(),
+            headers={"Content-Type": "application/json"},
+            method="POST",
+        )
+        with _OPENER.open(request, timeout=30) as response:
+            return str(json.load(response)["experiment_id"])
+
+    def traces(self, experiment_id: str) -> list[dict[str, Any]]:
+        """Every trace of the experiment as MLflow's client returns it (``search_traces`` then
+        ``get_trace``), each ``{"trace_id", "spans": [{span_id, trace_id, parent_id, name,
+        status}]}``.
+        """
+        read = subprocess.run(
+            [str(self.python), str(_READ_SCRIPT), self.url, experiment_id],
+            capture_output=True, text=True, timeout=300, env=self._env(), check=False,
+        )  # fmt: skip
+        if read.returncode != 0:
+            raise RuntimeError(f"reading MLflow traces failed:\n{read.stderr[-3000:]}")
+        traces: list[dict[str, Any]] = json.loads(read.stdout)
+        return traces
+
+    def __enter__(self) -> MlflowServer:
+        try:
+            self.start()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
