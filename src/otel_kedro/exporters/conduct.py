@@ -114,9 +114,10 @@ class ConductWriter:
     environment values. ``report_interval`` (seconds) fixes the spacing of usage records as
     ``duct --report-interval`` does; ``None`` chooses the adaptive spacing described above.
 
-    ``name_prefix`` starts every file name, as duct's ``--output-prefix`` does when it does not end
-    with a separator (``run1_`` gives ``run1_info.json``); ``output_paths`` are the captured
-    stdout and stderr files to name in ``info.json`` (empty: not captured).
+    ``prefix``, when given, replaces ``folder``: every path is the prefix followed by the file name,
+    as with duct's ``--output-prefix`` (``logs/run1_`` gives ``logs/run1_info.json``, ``logs/``
+    gives ``logs/info.json``); ``output_paths`` are the captured stdout and stderr files to name in
+    ``info.json`` (empty: not captured).
     """
 
     def __init__(  # noqa: PLR0913 - keywords mirroring duct's options
@@ -127,13 +128,13 @@ class ConductWriter:
         working_directory: str,
         text: Callable[[str], str],
         report_interval: float | None = None,
-        name_prefix: str = "",
+        prefix: str | None = None,
         output_paths: tuple[str, str] = ("", ""),
     ) -> None:
         if report_interval is not None and not report_interval > 0:
             raise ValueError(f"report_interval must be positive, not {report_interval!r}")
         self._folder = folder
-        self._name_prefix = name_prefix
+        self._prefix = prefix if prefix is not None else f"{folder}{os.sep}"
         self._output_paths = output_paths
         self._text = text
         self._command = text(command)
@@ -153,12 +154,12 @@ class ConductWriter:
     @property
     def info_path(self) -> Path:
         """Where :meth:`finish` writes ``info.json``."""
-        return self._folder / f"{self._name_prefix}{INFO_FILE}"
+        return Path(f"{self._prefix}{INFO_FILE}")
 
     @property
     def usage_path(self) -> Path:
         """The usage records, one JSON object per line."""
-        return self._folder / f"{self._name_prefix}{USAGE_FILE}"
+        return Path(f"{self._prefix}{USAGE_FILE}")
 
     def _cmd(self, process: ProcessUsage) -> str:
         raw = process.cmd or f"[{process.name}]"  # ps shows a process without argv this way
@@ -277,13 +278,18 @@ class ConductWriter:
         self._usage.flush()
         self._reports += 1
 
-    def finish(self, summary: UsageSummary, exit_code: int | None, message: str = "") -> None:
-        """Write the last partial record and ``info.json`` (atomically; may be called again)."""
+    def finish(
+        self, summary: UsageSummary, exit_code: int | None, message: str = "", *, info: bool = True
+    ) -> None:
+        """Write the last partial record and, unless ``info`` is false (duct's
+        ``--record-types processes-samples``), ``info.json`` (atomically; may be called again).
+        """
         with self._lock:
             self._write_record()
             self._usage.flush()
-            info = self._info(summary, exit_code, message)
-        write_json_atomically(self.info_path, info)
+            document = self._info(summary, exit_code, message)
+        if info:
+            write_json_atomically(self.info_path, document)
 
     def close(self) -> None:
         """Release the usage file (``finish`` first, or the last record is lost)."""
@@ -291,7 +297,7 @@ class ConductWriter:
             self._usage.close()
 
     def _info(self, summary: UsageSummary, exit_code: int | None, message: str) -> dict[str, Any]:
-        prefix = f"{self._folder}{os.sep}{self._name_prefix}"
+        prefix = self._prefix
         memory_total = summary.memory_total or self._memory_total
         return {
             "command": self._command,
@@ -324,8 +330,8 @@ class ConductWriter:
             "output_paths": {
                 "stdout": self._output_paths[0],
                 "stderr": self._output_paths[1],
-                "usage": str(self.usage_path),
-                "info": str(self.info_path),
+                "usage": f"{prefix}{USAGE_FILE}",
+                "info": f"{prefix}{INFO_FILE}",
                 "prefix": prefix,
             },
             "working_directory": self._working_directory,
