@@ -169,9 +169,20 @@ def click_command() -> click.Command:
         context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False},
         add_help_option=False,
     )
+    @click.option(
+        "--help", "-h", is_flag=True, expose_value=False, is_eager=True,
+        callback=_print_help, help="Show duct's options and exit.",
+    )  # fmt: skip
     @click.argument("args", nargs=-1, type=click.UNPROCESSED)
     def run(args: tuple[str, ...]) -> None:
         """Run any command and record it (a drop-in for con-duct's duct; --help for options)."""
         run_main(args)
 
     return run
+
+
+def _print_help(context: click.Context, _param: click.Parameter, value: bool) -> None:
+    """``--help`` before COMMAND shows the argparse parser's help, whichever CLI was used."""
+    if value:
+        build_parser().print_help()
+        context.exit(0)
