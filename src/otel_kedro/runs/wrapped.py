@@ -6,9 +6,10 @@ command span, each through the files privacy chain, under duct's file names
 ``metrics.jsonl``). The child gets ``TRACEPARENT`` naming the command span, so a ``kedro run``
 with otel-kedro (or any OpenTelemetry program) nests its spans under it.
 
-The start-up path imports neither the OpenTelemetry SDK nor psutil: the span is encoded by
-``exporters.span_line``, and the SDK (for ``metrics.jsonl``) is imported by a background thread
-while the command runs, so only a command shorter than that import waits for it.
+Nothing here imports the OpenTelemetry SDK, click or psutil (``otel-kedro run true`` has a
+100 ms budget, and the SDK's import alone takes about that): the span and the metrics are
+encoded as OTLP JSON by ``exporters.span_line`` and ``exporters.metrics_line``, which a test
+holds to the SDK encoder's output.
 
 The child is never orphaned: SIGINT, SIGTERM, SIGHUP and SIGQUIT are forwarded to its process
 group (a third SIGINT sends SIGKILL, as duct does) while we wait for it, and every file is
@@ -22,7 +23,6 @@ import dataclasses
 import datetime
 import logging
 import os
-import secrets
 import signal
 import threading
 import time
@@ -40,7 +40,8 @@ if TYPE_CHECKING:
 
     from otel_kedro.config.settings import Settings
     from otel_kedro.exporters.conduct import ConductWriter
-    from otel_kedro.exporters.metrics_file import MetricsFileWriter
+    from otel_kedro.exporters.metrics_line import MetricsLineWriter
+    from otel_kedro.model.metric_series import MetricSeries
     from otel_kedro.model.usage import TreeSample, UsageSummary
     from otel_kedro.processors.chain import Chain
     from otel_kedro.sources.process.metrics import ProcessMetrics
@@ -155,7 +156,7 @@ class _WrappedRun:
         self.pending: list[TreeSample] = []
         self.lock = threading.Lock()
         self.flushed_at = time.monotonic()
-        self.metrics_writer: tuple[MetricsFileWriter, ProcessMetrics] | None = None
+        self.metrics_writer: tuple[MetricsLineWriter, ProcessMetrics] | None = None
         self.metrics_failed = False
         self.signals: dict[int, int] = {}
         self.child: subprocess.Popen[bytes] | None = None
@@ -176,8 +177,8 @@ class _WrappedRun:
 
         options = self.options
         inbound = parse_traceparent(os.environ.get(TRACEPARENT))
-        trace_id = inbound[0] if inbound else secrets.token_hex(16)
-        span_id = secrets.token_hex(8)
+        trace_id = inbound[0] if inbound else os.urandom(16).hex()
+        span_id = os.urandom(8).hex()
         sampled = inbound is None or int(inbound[2], 16) & 1 == 1
         environment = dict(os.environ)
         environment[TRACEPARENT] = format_traceparent(trace_id, span_id, sampled)
@@ -210,7 +211,6 @@ class _WrappedRun:
             signal.signal(signum, self._forward)
         log.info("otel-kedro %s is executing %r...", __version__, self.shown_command)
         log.info("Log files will be written to %s", self.paths["prefix"])
-        threading.Thread(target=_import_metrics_writers, daemon=True).start()
         sampler = self._sampler(child.pid, conduct)
         sampler.start()
         rusage = _wait(child)
@@ -275,32 +275,35 @@ class _WrappedRun:
         if not self.settings.enabled or self.metrics_failed or not batch:
             return
         try:
-            from otel_kedro.processors.apply import apply_to_metrics
-
             writer, metrics = self._metrics()
-            writer.add_metrics(apply_to_metrics(metrics.metrics(batch), self.chain))
+            writer.add_series(self._processed(metrics.series(batch)))
         except Exception as error:  # noqa: BLE001 - usage files are a bonus; never break a run
             self.metrics_failed = True
             warn_once(f"cannot write {self.paths['metrics']} ({error!r}).")
 
-    def _metrics(self) -> tuple[MetricsFileWriter, ProcessMetrics]:
-        from opentelemetry.sdk.resources import Resource
+    def _processed(self, series: list[MetricSeries]) -> list[MetricSeries]:
+        """Every point's attributes through the files chain, as ``apply_to_metrics`` does."""
+        attributes = self.chain.attributes
+        return [
+            dataclasses.replace(
+                one,
+                points=tuple(
+                    dataclasses.replace(point, attributes=attributes(point.attributes))  # type: ignore[arg-type]
+                    for point in one.points
+                ),
+            )
+            for one in series
+        ]
 
-        from otel_kedro.exporters.metrics_file import MetricsFileWriter
-        from otel_kedro.processors.apply import apply_to_resource
+    def _metrics(self) -> tuple[MetricsLineWriter, ProcessMetrics]:
+        from otel_kedro.exporters.metrics_line import MetricsLineWriter
         from otel_kedro.sources.process.metrics import ProcessMetrics
         from otel_kedro.sources.resource import resource_attributes
 
         if self.metrics_writer is None:
-            path = Path(self.paths["metrics"])
-            resource = Resource(resource_attributes(self.settings.service_name))
+            resource = self.chain.attributes(resource_attributes(self.settings.service_name))
             self.metrics_writer = (
-                MetricsFileWriter(
-                    path.parent,
-                    apply_to_resource(resource, self.chain),
-                    __version__,
-                    name=path.name,
-                ),
+                MetricsLineWriter(Path(self.paths["metrics"]), resource, __version__),  # type: ignore[arg-type]
                 ProcessMetrics(),
             )
         return self.metrics_writer
@@ -485,16 +488,6 @@ def _remove(paths: dict[str, str]) -> None:
     for name, path in paths.items():
         if name != "prefix":
             Path(path).unlink(missing_ok=True)
-
-
-def _import_metrics_writers() -> None:
-    """Import what writing ``metrics.jsonl`` needs while the command runs."""
-    try:
-        import otel_kedro.exporters.metrics_file
-        import otel_kedro.processors.apply
-        import otel_kedro.sources.process.metrics  # noqa: F401
-    except Exception:  # noqa: BLE001, S110 - the writer reports its own failure later
-        pass
 
 
 def _settings() -> Settings:
