@@ -117,7 +117,9 @@ class ConductWriter:
     ``prefix``, when given, replaces ``folder``: every path is the prefix followed by the file name,
     as with duct's ``--output-prefix`` (``logs/run1_`` gives ``logs/run1_info.json``, ``logs/``
     gives ``logs/info.json``); ``output_paths`` are the captured stdout and stderr files to name in
-    ``info.json`` (empty: not captured).
+    ``info.json`` (empty: not captured). ``plain_text``, when given, is applied instead of
+    ``text`` to what is not a command line (the message, the working directory, environment
+    values), which a command-line masker would reduce to a mask.
     """
 
     def __init__(  # noqa: PLR0913 - keywords mirroring duct's options
@@ -130,6 +132,7 @@ class ConductWriter:
         report_interval: float | None = None,
         prefix: str | None = None,
         output_paths: tuple[str, str] = ("", ""),
+        plain_text: Callable[[str], str] | None = None,
     ) -> None:
         if report_interval is not None and not report_interval > 0:
             raise ValueError(f"report_interval must be positive, not {report_interval!r}")
@@ -137,8 +140,9 @@ class ConductWriter:
         self._prefix = prefix if prefix is not None else f"{folder}{os.sep}"
         self._output_paths = output_paths
         self._text = text
+        self._plain = plain_text or text
         self._command = text(command)
-        self._working_directory = text(working_directory)
+        self._working_directory = self._plain(working_directory)
         self._interval = report_interval
         self._memory_total = memory_total()
         self._usage = AtomicAppendStream(self.usage_path)  # exists from the start, as duct's
@@ -302,7 +306,7 @@ class ConductWriter:
         return {
             "command": self._command,
             "system": _system(summary.cpu_total, memory_total),
-            "env": {k: self._text(v) for k, v in os.environ.items() if k.startswith(ENV_PREFIXES)},
+            "env": {k: self._plain(v) for k, v in os.environ.items() if k.startswith(ENV_PREFIXES)},
             "gpu": None,
             "duct_version": WRITER_VERSION,
             "schema_version": SCHEMA_VERSION,
@@ -335,7 +339,7 @@ class ConductWriter:
                 "prefix": prefix,
             },
             "working_directory": self._working_directory,
-            "message": self._text(message) if message else "",
+            "message": self._plain(message) if message else "",
         }
 
 

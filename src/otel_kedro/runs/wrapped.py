@@ -243,6 +243,7 @@ class _WrappedRun:
             report_interval=options.report_interval,
             prefix=self.paths["prefix"],
             output_paths=captured,
+            plain_text=self.chain.text,
         )
 
     def _sampler(self, pid: int, conduct: ConductWriter) -> ProcessTreeSampler:
