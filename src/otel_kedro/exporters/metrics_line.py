@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Final
 
 from otel_kedro.exporters.append import AtomicAppendStream
-from otel_kedro.exporters.span_line import Value, key_values
+from otel_kedro.exporters.span_line import Value, key_values, resource_of
 from otel_kedro.model.metric_series import MetricSeries, NumberPoint
 
 AGGREGATION_CUMULATIVE: Final = 2
@@ -25,9 +25,10 @@ def _point(point: NumberPoint, *, gauge: bool) -> dict[str, object]:
     encoded: dict[str, object] = {}
     if point.attributes:
         encoded["attributes"] = key_values(point.attributes)
-    if not gauge:
+    if not gauge and point.start_ns:  # proto3 JSON leaves out zeros
         encoded["startTimeUnixNano"] = str(point.start_ns)
-    encoded["timeUnixNano"] = str(point.time_ns)
+    if point.time_ns:
+        encoded["timeUnixNano"] = str(point.time_ns)
     value = point.value
     if isinstance(value, int) and not isinstance(value, bool):
         encoded["asInt"] = str(value)
@@ -69,7 +70,7 @@ def metrics_request(
     return {
         "resourceMetrics": [
             {
-                "resource": {"attributes": key_values(resource)},
+                "resource": resource_of(resource),
                 "scopeMetrics": [
                     {
                         "scope": {"name": scope_name, "version": scope_version},

@@ -54,12 +54,18 @@ def any_value(value: Value) -> dict[str, object]:
         return {"doubleValue": value}
     if isinstance(value, str):
         return {"stringValue": value}
-    return {"arrayValue": {"values": [any_value(item) for item in value]}}
+    items = [any_value(item) for item in value]
+    return {"arrayValue": {"values": items} if items else {}}
 
 
 def key_values(attributes: Mapping[str, Value]) -> list[dict[str, object]]:
     """Attributes as OTLP ``KeyValue`` objects, in their order."""
     return [{"key": key, "value": any_value(value)} for key, value in attributes.items()]
+
+
+def resource_of(attributes: Mapping[str, Value]) -> dict[str, object]:
+    """An OTLP ``Resource``: no ``attributes`` key when there are none, as the encoder does."""
+    return {"attributes": key_values(attributes)} if attributes else {}
 
 
 def span_request(
@@ -71,19 +77,25 @@ def span_request(
     schema_url: str,
 ) -> dict[str, object]:
     """An ``ExportTraceServiceRequest`` holding ``span``, as the OTLP JSON encoding has it."""
+    # proto3's JSON mapping leaves out fields at their default (an empty name, status UNSET).
+    status: dict[str, object] = {}
+    if span.status_message:
+        status["message"] = span.status_message
+    if span.status_code:
+        status["code"] = span.status_code
     encoded: dict[str, object] = {
         "traceId": span.trace_id,
         "spanId": span.span_id,
         "flags": _HAS_IS_REMOTE | (_IS_REMOTE if span.remote_parent else 0),
-        "name": span.name,
-        "kind": span.kind,
-        "startTimeUnixNano": str(span.start_ns),
-        "endTimeUnixNano": str(span.end_ns),
-        "attributes": key_values(span.attributes),
-        "status": {"code": span.status_code, "message": span.status_message}
-        if span.status_message
-        else {"code": span.status_code},
     }
+    if span.name:
+        encoded["name"] = span.name
+    encoded["kind"] = span.kind
+    encoded["startTimeUnixNano"] = str(span.start_ns)
+    encoded["endTimeUnixNano"] = str(span.end_ns)
+    encoded["status"] = status
+    if span.attributes:
+        encoded["attributes"] = key_values(span.attributes)
     if span.parent_span_id:
         encoded["parentSpanId"] = span.parent_span_id
     if span.trace_state:
@@ -91,7 +103,7 @@ def span_request(
     return {
         "resourceSpans": [
             {
-                "resource": {"attributes": key_values(resource)},
+                "resource": resource_of(resource),
                 "scopeSpans": [
                     {
                         "scope": {"name": scope_name, "version": scope_version},

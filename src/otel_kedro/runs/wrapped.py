@@ -159,6 +159,7 @@ class _WrappedRun:
         self.metrics_writer: tuple[MetricsLineWriter, ProcessMetrics] | None = None
         self.metrics_failed = False
         self.signals: dict[int, int] = {}
+        self.held: list[int] = []  # signals received before the child existed
         self.child: subprocess.Popen[bytes] | None = None
 
     def _text(self, text: str) -> str:
@@ -188,6 +189,8 @@ class _WrappedRun:
             options.outputs,
         )
         conduct = self._conduct_writer()
+        for signum in FORWARDED_SIGNALS:  # before the spawn: a signal then is held, not fatal
+            signal.signal(signum, self._forward)
         start_ns = time.time_ns()
         try:
             self.child = child = subprocess.Popen(
@@ -207,8 +210,8 @@ class _WrappedRun:
                 return COMMAND_NOT_FOUND
             log.error("%s: %s", options.command, error.strerror or error)  # noqa: TRY400
             return NOT_EXECUTABLE
-        for signum in FORWARDED_SIGNALS:
-            signal.signal(signum, self._forward)
+        for held in self.held:
+            self._forward(held, None)
         log.info("otel-kedro %s is executing %r...", __version__, self.shown_command)
         log.info("Log files will be written to %s", self.paths["prefix"])
         sampler = self._sampler(child.pid, conduct)
@@ -317,6 +320,7 @@ class _WrappedRun:
         """
         child = self.child
         if child is None:
+            self.held.append(signum)
             return
         count = self.signals[signum] = self.signals.get(signum, 0) + 1
         sent = signal.SIGKILL if signum == signal.SIGINT and count >= 3 else signum
