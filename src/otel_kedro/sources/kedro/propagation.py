@@ -141,7 +141,7 @@ def parse_traceparent(value: str | None) -> tuple[str, str, str] | None:
     """
     if not value:
         return None
-    parts = value.strip().lower().split("-")
+    parts = value.strip().split("-")  # W3C: lowercase hex only, as the SDK reads it
     if len(parts) < 4:
         return None
     version, trace_id, span_id, flags = parts[:4]
