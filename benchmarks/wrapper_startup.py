@@ -4,8 +4,9 @@
 
 Each repeat runs, in alternating order, ``otel-kedro run -q -p DIR/ true``, ``duct -q -p DIR/
 true`` and ``true`` alone (the process start of the command itself), each timed as the wall
-clock around ``subprocess.run`` from this process, with fresh output folders. Prints the
-median and the spread of each, and the median added over ``true`` alone.
+clock around ``subprocess.run`` from this process, and as the CPU seconds its process tree
+used, with fresh output folders. Prints the medians and the spread, and the wall time added
+over ``true`` alone.
 
 First, one run of each with bytecode writing on (``PYTHONDONTWRITEBYTECODE`` unset), so both
 read compiled modules as an installed package does: a machine that never writes ``.pyc``
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -27,11 +29,17 @@ from pathlib import Path
 BIN = Path(sys.executable).parent
 
 
-def timed(argv: list[str]) -> float:
-    """Wall seconds of one run of ``argv``, which must succeed."""
+def timed(argv: list[str]) -> tuple[float, float]:
+    """Wall seconds and CPU seconds (user + system of the whole tree) of one run of ``argv``,
+    which must succeed. CPU time barely depends on how busy the machine is; wall time does.
+    """
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     subprocess.run(argv, check=True, stdout=subprocess.DEVNULL)
-    return time.perf_counter() - start
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return wall, cpu
 
 
 def main() -> None:
@@ -43,6 +51,7 @@ def main() -> None:
     env_path = f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"
     os.environ["PATH"] = env_path  # duct execs con-duct from PATH
     times: dict[str, list[float]] = {"otel-kedro run true": [], "duct true": [], "true": []}
+    cpu: dict[str, list[float]] = {name: [] for name in times}
     with tempfile.TemporaryDirectory() as tmp:
         writing = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
         for argv in ([str(BIN / "otel-kedro"), "run", "-q", "-p", f"{tmp}/warm1/", true],
@@ -57,15 +66,18 @@ def main() -> None:
             }  # fmt: skip
             order = list(runs) if index % 2 == 0 else list(reversed(runs))
             for name in order:
-                times[name].append(timed(runs[name]))
+                wall, used = timed(runs[name])
+                times[name].append(wall)
+                cpu[name].append(used)
     base = statistics.median(times["true"])
     for name, values in times.items():
         median = statistics.median(values)
         print(
-            f"{name:22s} median {median * 1000:7.1f} ms  (min {min(values) * 1000:.1f}, "
-            f"max {max(values) * 1000:.1f}; {median - base:+.3f} s over true alone; "
-            f"n={len(values)})"
+            f"{name:22s} wall median {median * 1000:7.1f} ms (min {min(values) * 1000:.1f}, "
+            f"max {max(values) * 1000:.1f}; {median - base:+.3f} s over true alone); "
+            f"CPU median {statistics.median(cpu[name]) * 1000:.1f} ms; n={len(values)}"
         )
+    print(f"load average at the end: {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs")
 
 
 if __name__ == "__main__":
