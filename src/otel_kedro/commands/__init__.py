@@ -1,41 +1,33 @@
 """The ``otel-kedro`` command, also available inside a project as ``kedro otel …``.
 
-Kedro imports this package on every ``kedro`` command in a project (project command entry point),
-so its modules import only click at module level. Each subcommand lives in its own module and is
-listed once in ``COMMANDS``.
+The click groups live in :mod:`._cli` and are loaded on first use, so that ``otel-kedro run``
+reaches its argparse parser without importing click (its start-up budget is 100 ms). Add
+subcommands to ``COMMANDS`` there.
 """
 
 from __future__ import annotations
 
-import click
+import sys
+from typing import Any
 
-from otel_kedro.commands.check import check
-from otel_kedro.commands.consent import consent
-from otel_kedro.commands.replay import replay
-
-COMMANDS: tuple[click.Command, ...] = (consent, check, replay)
-
-
-@click.group(name="otel-kedro")
-def main_group() -> None:
-    """OpenTelemetry for Kedro."""
-
-
-@click.group(name="otel_kedro")
-def kedro_commands() -> None:
-    """Entry point for ``kedro.project_commands``."""
-
-
-@kedro_commands.group(name="otel")
-def otel() -> None:
-    """OpenTelemetry for this Kedro project."""
-
-
-for _command in COMMANDS:
-    main_group.add_command(_command)
-    otel.add_command(_command)
+_CLICK_NAMES = frozenset({"COMMANDS", "main_group", "kedro_commands", "otel"})
 
 
 def main() -> None:
     """``otel-kedro`` console script."""
+    if sys.argv[1:2] == ["run"]:
+        from otel_kedro.commands.run import run_main
+
+        run_main(sys.argv[2:])
+    from otel_kedro.commands._cli import main_group
+
     main_group()
+
+
+def __getattr__(name: str) -> Any:
+    """The click objects (``kedro_commands`` is Kedro's entry point), imported when asked for."""
+    if name in _CLICK_NAMES:
+        from otel_kedro.commands import _cli
+
+        return getattr(_cli, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

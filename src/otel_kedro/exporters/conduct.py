@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from otel_kedro import __version__
-from otel_kedro.exporters.files import AtomicAppendStream, write_json_atomically
+from otel_kedro.exporters.append import AtomicAppendStream, write_json_atomically
 from otel_kedro.model.usage import ProcessUsage, TreeSample, UsageSummary
 
 INFO_FILE: Final = "info.json"
@@ -113,9 +113,16 @@ class ConductWriter:
     to every process's command line, to the message, the working directory and the recorded
     environment values. ``report_interval`` (seconds) fixes the spacing of usage records as
     ``duct --report-interval`` does; ``None`` chooses the adaptive spacing described above.
+
+    ``prefix``, when given, replaces ``folder``: every path is the prefix followed by the file name,
+    as with duct's ``--output-prefix`` (``logs/run1_`` gives ``logs/run1_info.json``, ``logs/``
+    gives ``logs/info.json``); ``output_paths`` are the captured stdout and stderr files to name in
+    ``info.json`` (empty: not captured). ``plain_text``, when given, is applied instead of
+    ``text`` to what is not a command line (the message, the working directory, environment
+    values), which a command-line masker would reduce to a mask.
     """
 
-    def __init__(
+    def __init__(  # noqa: PLR0913 - keywords mirroring duct's options
         self,
         folder: Path,
         *,
@@ -123,18 +130,22 @@ class ConductWriter:
         working_directory: str,
         text: Callable[[str], str],
         report_interval: float | None = None,
+        prefix: str | None = None,
+        output_paths: tuple[str, str] = ("", ""),
+        plain_text: Callable[[str], str] | None = None,
     ) -> None:
-        import psutil
-
         if report_interval is not None and not report_interval > 0:
             raise ValueError(f"report_interval must be positive, not {report_interval!r}")
         self._folder = folder
+        self._prefix = prefix if prefix is not None else f"{folder}{os.sep}"
+        self._output_paths = output_paths
         self._text = text
+        self._plain = plain_text or text
         self._command = text(command)
-        self._working_directory = text(working_directory)
+        self._working_directory = self._plain(working_directory)
         self._interval = report_interval
-        self._memory_total = int(psutil.virtual_memory().total)
-        self._usage = AtomicAppendStream(folder / USAGE_FILE)  # exists from the start, as duct's
+        self._memory_total = memory_total()
+        self._usage = AtomicAppendStream(self.usage_path)  # exists from the start, as duct's
         self._lock = threading.Lock()
         self._commands: dict[str, str] = {}
         self._record = _Record()
@@ -147,12 +158,12 @@ class ConductWriter:
     @property
     def info_path(self) -> Path:
         """Where :meth:`finish` writes ``info.json``."""
-        return self._folder / INFO_FILE
+        return Path(f"{self._prefix}{INFO_FILE}")
 
     @property
     def usage_path(self) -> Path:
         """The usage records, one JSON object per line."""
-        return self._folder / USAGE_FILE
+        return Path(f"{self._prefix}{USAGE_FILE}")
 
     def _cmd(self, process: ProcessUsage) -> str:
         raw = process.cmd or f"[{process.name}]"  # ps shows a process without argv this way
@@ -271,13 +282,18 @@ class ConductWriter:
         self._usage.flush()
         self._reports += 1
 
-    def finish(self, summary: UsageSummary, exit_code: int | None, message: str = "") -> None:
-        """Write the last partial record and ``info.json`` (atomically; may be called again)."""
+    def finish(
+        self, summary: UsageSummary, exit_code: int | None, message: str = "", *, info: bool = True
+    ) -> None:
+        """Write the last partial record and, unless ``info`` is false (duct's
+        ``--record-types processes-samples``), ``info.json`` (atomically; may be called again).
+        """
         with self._lock:
             self._write_record()
             self._usage.flush()
-            info = self._info(summary, exit_code, message)
-        write_json_atomically(self.info_path, info)
+            document = self._info(summary, exit_code, message)
+        if info:
+            write_json_atomically(self.info_path, document)
 
     def close(self) -> None:
         """Release the usage file (``finish`` first, or the last record is lost)."""
@@ -285,12 +301,12 @@ class ConductWriter:
             self._usage.close()
 
     def _info(self, summary: UsageSummary, exit_code: int | None, message: str) -> dict[str, Any]:
-        prefix = f"{self._folder}{os.sep}"
+        prefix = self._prefix
         memory_total = summary.memory_total or self._memory_total
         return {
             "command": self._command,
             "system": _system(summary.cpu_total, memory_total),
-            "env": {k: self._text(v) for k, v in os.environ.items() if k.startswith(ENV_PREFIXES)},
+            "env": {k: self._plain(v) for k, v in os.environ.items() if k.startswith(ENV_PREFIXES)},
             "gpu": None,
             "duct_version": WRITER_VERSION,
             "schema_version": SCHEMA_VERSION,
@@ -313,18 +329,30 @@ class ConductWriter:
                 "end_time": summary.end_time,
                 "working_directory": self._working_directory,
             },
-            # Nothing captures the command's output: empty paths say so (duct with
-            # --capture-outputs none names files it never creates).
+            # Empty paths say the output was not captured (duct with --capture-outputs none
+            # names files it never creates).
             "output_paths": {
-                "stdout": "",
-                "stderr": "",
-                "usage": str(self.usage_path),
-                "info": str(self.info_path),
+                "stdout": self._output_paths[0],
+                "stderr": self._output_paths[1],
+                "usage": f"{prefix}{USAGE_FILE}",
+                "info": f"{prefix}{INFO_FILE}",
                 "prefix": prefix,
             },
             "working_directory": self._working_directory,
-            "message": self._text(message) if message else "",
+            "message": self._plain(message) if message else "",
         }
+
+
+def memory_total() -> int:
+    """Physical memory of the machine; ``sysconf`` where it knows (no psutil import on the
+    start-up path of ``otel-kedro run``), psutil elsewhere.
+    """
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):  # Windows, or a platform without the names
+        import psutil
+
+        return int(psutil.virtual_memory().total)
 
 
 def _system(cpu_total: int, memory_total: int) -> dict[str, Any]:

@@ -18,7 +18,7 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 
 from otel_kedro import attributes as keys
-from otel_kedro.exporters.files import AtomicAppendStream
+from otel_kedro.exporters.append import AtomicAppendStream
 from otel_kedro.model.run_folder import METRICS_FILE
 
 
@@ -27,14 +27,18 @@ class MetricsFileWriter:
 
     ``resource`` is written as given (already processed); the scope is otel-kedro's at
     ``scope_version``. Series start times are the sources' (see ``sources.process.metrics``).
+    ``name`` is the file's name in ``folder`` (``otel-kedro run -p logs/run1_`` writes
+    ``run1_metrics.jsonl``).
     """
 
-    def __init__(self, folder: Path, resource: Resource, scope_version: str) -> None:
+    def __init__(
+        self, folder: Path, resource: Resource, scope_version: str, *, name: str = METRICS_FILE
+    ) -> None:
         self._resource = resource
         self._scope = InstrumentationScope(
             keys.INSTRUMENTATION_SCOPE, scope_version, keys.SCHEMA_URL
         )
-        self._stream = AtomicAppendStream(folder / METRICS_FILE)
+        self._stream = AtomicAppendStream(folder / name)
         self._lock = threading.Lock()
 
     @property

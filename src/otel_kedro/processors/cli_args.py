@@ -17,11 +17,12 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Collection, Sequence
-from typing import Final, TypeAlias
-
-import click
+from typing import TYPE_CHECKING, Final, TypeAlias
 
 from otel_kedro.processors import MASK
+
+if TYPE_CHECKING:  # click is imported where a vocabulary is built: not on `otel-kedro run`'s path
+    import click
 
 Vocabulary: TypeAlias = dict[str, "Vocabulary | None"]
 """Command words map to the invoked command's sub-vocabulary, option strings map to None."""
@@ -53,6 +54,8 @@ def kedro_vocabulary(root: click.Command, args: Sequence[str]) -> Vocabulary | N
     """The click structure of the command that ``args`` (after ``kedro``) invokes, or None if it
     is unknown; only the invoked path is looked up, so no other command (or plugin) is loaded.
     """
+    import click
+
     if not args or args[0].startswith("-") or not isinstance(root, click.Group):
         return None
     context = click.Context(root, info_name="kedro", **root.context_settings)
@@ -68,6 +71,8 @@ def _structure(
     """The option strings of ``command``, plus the sub-structure of the subcommand ``rest`` names
     (as kedro-telemetry's ``_recurse_cli``, but along the invoked path only and without arguments).
     """
+    import click
+
     context = click.Context(command, info_name=name, parent=parent, **command.context_settings)
     vocabulary: Vocabulary = {
         option: None

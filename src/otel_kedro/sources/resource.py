@@ -1,5 +1,8 @@
 """The resource of otel-kedro's spans, built by us instead of by the SDK's default detectors, so
 that every attribute on it is one we chose and one the privacy chains know about.
+
+:func:`resource_attributes` gives the same attributes as plain values without importing the SDK,
+for ``otel-kedro run``, which writes its one span without it (its start-up budget is 100 ms).
 """
 
 from __future__ import annotations
@@ -10,19 +13,58 @@ import os
 import platform
 import socket
 import sys
-
-from opentelemetry.sdk.resources import OTELResourceDetector, Resource
-from opentelemetry.sdk.version import __version__ as sdk_version
+import urllib.parse
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 from otel_kedro import attributes as attr
+
+if TYPE_CHECKING:
+    from opentelemetry.sdk.resources import Resource
 
 
 def build_resource(service_name: str) -> Resource:
     """service, host, process and runtime facts, then ``OTEL_RESOURCE_ATTRIBUTES`` on top."""
+    from opentelemetry.sdk.resources import OTELResourceDetector, Resource
+    from opentelemetry.sdk.version import __version__ as sdk_version
+
     facts: dict[str, str | int] = {
         "telemetry.sdk.language": "python",
         "telemetry.sdk.name": "opentelemetry",
         "telemetry.sdk.version": sdk_version,
+        **_facts(),
+    }
+    resource = Resource(facts).merge(OTELResourceDetector().detect())
+    return resource.merge(Resource({attr.SERVICE_NAME: service_name}))
+
+
+def resource_attributes(
+    service_name: str, environ: Mapping[str, str] | None = None
+) -> dict[str, str | int]:
+    """:func:`build_resource`'s attributes without the SDK: the same facts, then
+    ``OTEL_RESOURCE_ATTRIBUTES`` (parsed as the SDK parses it), then the service name. The
+    ``telemetry.sdk.*`` keys name otel-kedro, which writes these spans itself.
+    """
+    from otel_kedro import __version__
+
+    environ = os.environ if environ is None else environ
+    facts: dict[str, str | int] = {
+        "telemetry.sdk.language": "python",
+        "telemetry.sdk.name": "otel-kedro",
+        "telemetry.sdk.version": __version__,
+        **_facts(),
+    }
+    for item in environ.get("OTEL_RESOURCE_ATTRIBUTES", "").split(","):
+        key, equals, value = item.partition("=")
+        if equals and key.strip():
+            facts[key.strip()] = urllib.parse.unquote(value.strip())
+    facts[attr.SERVICE_NAME] = service_name
+    return facts
+
+
+def _facts() -> dict[str, str | int]:
+    """Process, runtime and host facts shared by both forms of the resource."""
+    facts: dict[str, str | int] = {
         "process.pid": os.getpid(),
         "process.runtime.name": sys.implementation.name,
         "process.runtime.version": platform.python_version(),
@@ -31,5 +73,4 @@ def build_resource(service_name: str) -> Resource:
     }
     with contextlib.suppress(KeyError, OSError):  # no passwd entry, e.g. in some containers
         facts["process.owner"] = getpass.getuser()
-    resource = Resource(facts).merge(OTELResourceDetector().detect())
-    return resource.merge(Resource({attr.SERVICE_NAME: service_name}))
+    return facts

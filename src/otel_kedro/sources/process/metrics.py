@@ -7,6 +7,9 @@ process semantic conventions 1.44: counters and up-down counters are cumulative 
 (monotonic and not), gauges are ``Gauge`` points. Tree totals carry no ``process.pid``; each
 process's points carry ``process.pid``, ``process.parent_pid`` and ``process.executable.name``
 (never its command line).
+
+:meth:`ProcessMetrics.series` gives the same points as plain values (no SDK import), for
+``otel-kedro run``; :meth:`ProcessMetrics.metrics` gives SDK ``Metric`` objects.
 """
 
 from __future__ import annotations
@@ -15,29 +18,23 @@ import dataclasses
 import os
 import threading
 from collections.abc import Iterable, Sequence
-from typing import Final, Literal
-
-from opentelemetry.sdk.metrics.export import (
-    AggregationTemporality,
-    Gauge,
-    Metric,
-    NumberDataPoint,
-    Sum,
-)
-from opentelemetry.util.types import AttributeValue
+from typing import TYPE_CHECKING, Final
 
 from otel_kedro import attributes as keys
+from otel_kedro.model.metric_series import AttributeValue, MetricSeries, NumberPoint, SeriesKind
 from otel_kedro.model.usage import ProcessUsage, TreeSample
+
+if TYPE_CHECKING:
+    from opentelemetry.sdk.metrics.export import Metric
 
 SCHEMA_URL: Final = keys.SCHEMA_URL
 
 Attributes = dict[str, AttributeValue]
-_Kind = Literal["counter", "updown", "gauge"]
 
 
 @dataclasses.dataclass(frozen=True)
 class _Spec:
-    kind: _Kind
+    kind: SeriesKind
     unit: str
     description: str
 
@@ -82,14 +79,14 @@ class _Points:
 
     def __init__(self, cpus: int) -> None:
         self.cpus = cpus
-        self.by_name: dict[str, list[NumberDataPoint]] = {name: [] for name in _SPECS}
+        self.by_name: dict[str, list[NumberPoint]] = {name: [] for name in _SPECS}
 
     def add(
         self, name: str, attributes: Attributes, start: int, at: int, value: float | None
     ) -> None:
         if value is None:
             return
-        self.by_name[name].append(NumberDataPoint(attributes, start, at, value))
+        self.by_name[name].append(NumberPoint(attributes, start, at, value))
 
     def add_usage(
         self, usage: TreeSample | ProcessUsage, attributes: Attributes, start: int, at: int
@@ -119,22 +116,47 @@ class _Points:
             utilization = percent / 100.0 / self.cpus
             self.add(keys.PROCESS_CPU_UTILIZATION, attributes, at - _ns(interval), at, utilization)
 
-    def metrics(self) -> list[Metric]:
-        result = []
-        for name, points in self.by_name.items():
-            if not points:
-                continue
-            spec = _SPECS[name]
-            data: Sum | Gauge
-            if spec.kind == "gauge":
-                data = Gauge(points)
-            else:
-                data = Sum(points, AggregationTemporality.CUMULATIVE, spec.kind == "counter")
-            result.append(Metric(name, spec.description, spec.unit, data))
-        return result
+    def series(self) -> list[MetricSeries]:
+        return [
+            MetricSeries(name, _SPECS[name].description, _SPECS[name].unit, _SPECS[name].kind,
+                         tuple(points))
+            for name, points in self.by_name.items()
+            if points
+        ]  # fmt: skip
+
+
+def sdk_metrics(series: Iterable[MetricSeries]) -> list[Metric]:
+    """Plain series as the SDK's ``Metric`` objects (cumulative sums and gauges)."""
+    from opentelemetry.sdk.metrics.export import (
+        AggregationTemporality,
+        Gauge,
+        Metric,
+        NumberDataPoint,
+        Sum,
+    )
+
+    result = []
+    for one in series:
+        points = [
+            NumberDataPoint(dict(p.attributes), p.start_ns, p.time_ns, p.value) for p in one.points
+        ]
+        data: Sum | Gauge
+        if one.kind == "gauge":
+            data = Gauge(points)
+        else:
+            data = Sum(points, AggregationTemporality.CUMULATIVE, one.kind == "counter")
+        result.append(Metric(one.name, one.description, one.unit, data))
+    return result
 
 
 def process_metrics(samples: Iterable[TreeSample], *, start_time: float, cpus: int) -> list[Metric]:
+    """:func:`process_series` as SDK ``Metric`` objects."""
+    return sdk_metrics(process_series(samples, start_time=start_time, cpus=cpus))
+
+
+def process_series(
+    samples: Iterable[TreeSample], *, start_time: float, cpus: int
+) -> list[MetricSeries]:
     """Every sample's tree totals and per-process values as OTLP metrics, one point each.
 
     ``start_time`` (Unix seconds) starts the tree's cumulative series; a process's cumulative
@@ -156,7 +178,7 @@ def process_metrics(samples: Iterable[TreeSample], *, start_time: float, cpus: i
             }
             points.add_usage(process, attributes, min(_ns(process.create_time), at), at)
             points.add_utilization(process.cpu_percent, attributes, sample.interval, at)
-    return points.metrics()
+    return points.series()
 
 
 class ProcessMetrics:
@@ -175,6 +197,10 @@ class ProcessMetrics:
 
     def metrics(self, samples: Sequence[TreeSample]) -> list[Metric]:
         """Every point of these samples (nothing for no samples)."""
+        return sdk_metrics(self.series(samples))
+
+    def series(self, samples: Sequence[TreeSample]) -> list[MetricSeries]:
+        """Every point of these samples as plain values (nothing for no samples)."""
         if not samples:
             return []
         with self._lock:
@@ -186,4 +212,4 @@ class ProcessMetrics:
                     start = min(created) if created else first.timestamp - first.interval
                 self._tree_start = min(start, first.timestamp)
             tree_start = self._tree_start
-        return process_metrics(samples, start_time=tree_start, cpus=self._cpus)
+        return process_series(samples, start_time=tree_start, cpus=self._cpus)
