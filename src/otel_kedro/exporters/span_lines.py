@@ -60,7 +60,10 @@ def encode_attributes(attributes: Mapping[str, object] | None) -> list[dict[str,
     """OTLP JSON ``KeyValue`` list, as the reference encoder writes it for our value types."""
     if not attributes:
         return []
-    return [{"key": key, "value": _any_value(value)} for key, value in attributes.items()]
+    return [
+        {"key": key, "value": _any_value(value)} if key else {"value": _any_value(value)}
+        for key, value in attributes.items()
+    ]
 
 
 def _scope_dict(scope: InstrumentationScope | None) -> dict[str, Any]:
@@ -146,7 +149,8 @@ class SpanLineEncoder:
         cached = self._prefixes.get(key)
         if cached is not None and cached[0] is resource and cached[1] is scope:
             return cached[2], cached[3]
-        encoded_resource = {"attributes": encode_attributes(resource.attributes)}
+        resource_attributes = encode_attributes(resource.attributes)
+        encoded_resource = {"attributes": resource_attributes} if resource_attributes else {}
         scope_url = scope.schema_url if scope is not None else ""
         prefix = (
             '{"resourceSpans":[{"resource":' + _DUMPS(encoded_resource)
