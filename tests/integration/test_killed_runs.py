@@ -403,3 +403,39 @@ def test_the_oom_killer_in_a_memory_cgroup(project: Path, tmp_path: Path) -> Non
         _check_killed(spans[name])
     peak_at, _ = max(points, key=lambda point: point[1])
     assert spans["victim"].start_ns <= peak_at <= spans["victim"].end_ns
+
+
+def test_with_consent_the_next_run_delivers_the_completed_run_once(
+    project: Path, tmp_path: Path
+) -> None:
+    """The run that completes a killed run delivers it with its own files: every span of both
+    runs reaches the collector exactly once, the killed ones included."""
+    from tests.support.kedro_projects import remote_env
+    from tests.support.otlp_receivers import HttpReceiver, span_ids
+
+    (project / ".telemetry").write_text("consent: false\n")  # kedro-telemetry stays quiet
+    started = tmp_path / "started"
+    with HttpReceiver() as receiver:
+        env = remote_env(
+            tmp_path, OTEL_EXPORTER_OTLP_ENDPOINT=receiver.endpoint, OTEL_KEDRO_DELIVERY_WAIT="10"
+        )
+        dead = run_kedro(
+            project, "run", env={**env, "VICTIM": "exit", "VICTIM_STARTED": str(started)}
+        )
+        assert dead.returncode == 3, dead.stderr[-3000:]
+        assert receiver.requests == []
+        (killed,) = run_folders(project)
+        result = run_kedro(project, "run", env={**env, "VICTIM": "none"})
+        assert result.returncode == 0, result.stderr[-3000:]
+        deadline = time.monotonic() + 30
+        while len(span_ids(receiver.requests)) < 24 and time.monotonic() < deadline:
+            time.sleep(0.05)
+    (healthy,) = [folder for folder in run_folders(project) if folder != killed]
+    on_disk = [
+        s.span_id for folder in (killed, healthy) for s in read_spans(folder / "traces.jsonl")
+    ]
+    assert len(on_disk) == 24  # 10 of the killed run (3 ended as killed), 14 of the next
+    assert sorted(span_ids(receiver.requests)) == sorted(on_disk)
+    killed_spans = _by_name(read_spans(killed / "traces.jsonl"))
+    _check_killed(killed_spans["victim"])
+    assert json.loads((killed / "delivery.json").read_text())
