@@ -206,6 +206,8 @@ def test_sigkill_of_the_main_process_mid_node(project: Path, tmp_path: Path) -> 
         _check_killed(span)
     assert victim.attributes["cicd.pipeline.task.run.result"] == "failure"
     assert victim.attributes["cicd.pipeline.task.name"] == "victim"
+    assert victim.attributes["kedro.node.memory.peak"] > 250 * MB
+    assert victim.attributes["kedro.node.memory.peak.exact"] is False
     assert run_span.attributes["cicd.pipeline.result"] == "failure"
     assert victim.parent_id == run_span.span_id
     assert run_span.parent_id == command.span_id
@@ -403,6 +405,7 @@ def test_the_oom_killer_in_a_memory_cgroup(project: Path, tmp_path: Path) -> Non
         _check_killed(spans[name])
     peak_at, _ = max(points, key=lambda point: point[1])
     assert spans["victim"].start_ns <= peak_at <= spans["victim"].end_ns
+    assert spans["victim"].attributes["kedro.node.memory.peak"] > baseline + 100 * MB
 
 
 def test_with_consent_the_next_run_delivers_the_completed_run_once(

@@ -10,7 +10,7 @@ Two small files sit beside ``traces.jsonl`` while a run is going:
   and attributes, already processed by the files chain: never raw values). A span whose start is
   journaled but that is not in ``traces.jsonl`` was in flight.
 - ``alive.json``: replaced atomically at every sample of the process sampler: when each process
-  of the run was last seen alive.
+  of the run was last seen alive, and its memory high-water mark then.
 
 The journal is removed when the run ends normally; its presence means "not closed". These are
 the value types and the reader; the writers are in ``otel_kedro.runs.journal`` and the
@@ -130,10 +130,20 @@ def read_journal(folder: Path) -> Journal | None:
     return journal
 
 
-def read_alive(folder: Path) -> dict[int, float]:
-    """When each process of the run was last seen alive (seconds since the epoch)."""
+@dataclasses.dataclass(frozen=True)
+class Alive:
+    """What ``alive.json`` says about each process of the run."""
+
+    seen: dict[int, float]  # last seen alive, seconds since the epoch
+    peak_rss: dict[int, int]  # its memory high-water mark at that time, in bytes
+
+
+def read_alive(folder: Path) -> Alive:
+    """When each process of the run was last seen alive, and its memory peak then."""
     try:
         document = json.loads((folder / ALIVE_FILE).read_text(encoding="utf-8"))
-        return {int(pid): float(seen) for pid, seen in document["seen"].items()}
+        seen = {int(pid): float(at) for pid, at in document["seen"].items()}
+        peaks = {int(pid): int(peak) for pid, peak in document.get("peak_rss", {}).items()}
     except (FileNotFoundError, ValueError, TypeError, KeyError, AttributeError):
-        return {}
+        return Alive({}, {})
+    return Alive(seen, peaks)

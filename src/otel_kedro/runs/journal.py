@@ -63,6 +63,7 @@ class SpanJournal:
         self._lock = threading.Lock()
         self._resource: Resource | None = None
         self._seen: dict[str, float] = {}
+        self._peaks: dict[str, int] = {}
 
     def _append(self, text: str) -> None:
         try:
@@ -127,10 +128,12 @@ class SpanJournal:
         at = sample.timestamp
         for process in sample.processes:
             self._seen[str(process.pid)] = at
+            self._peaks[str(process.pid)] = process.peak_rss
         self._seen[str(self._pid)] = at
+        document = {"seen": self._seen, "peak_rss": self._peaks}
         # On failure the spans of a dead process end at their last journal record instead.
         with contextlib.suppress(OSError):
-            write_json_atomically(self._folder / ALIVE_FILE, {"seen": self._seen})
+            write_json_atomically(self._folder / ALIVE_FILE, document)
 
     def close(self) -> None:
         """Release the journal (it stays on disk until the run is closed or completed)."""

@@ -187,7 +187,7 @@ def _spans_of_line(line: bytes) -> dict[str, _Ended]:
 
 def _seen(folder: Path, journal: Journal) -> dict[int, float]:
     """When each process was last seen alive: the sampler's note, or its latest journal record."""
-    seen = read_alive(folder)
+    seen = dict(read_alive(folder).seen)
     for start in journal.starts:
         seen[start.pid] = max(seen.get(start.pid, 0.0), start.start_ns / 1e9)
     return seen
@@ -213,7 +213,8 @@ def _write_killed(
                 changed = True
         if not changed:
             break
-    spans = [_killed_span(journal, span, ends[span.span_id]) for span in dead]
+    peaks = read_alive(folder).peak_rss
+    spans = [_killed_span(journal, span, ends[span.span_id], peaks) for span in dead]
     exporter = SpanLineExporter(folder / TRACES_FILE)
     try:
         exporter.export(spans)
@@ -221,7 +222,7 @@ def _write_killed(
         exporter.shutdown()
 
 
-def _killed_span(journal: Journal, start: StartRecord, end_ns: int) -> Any:
+def _killed_span(journal: Journal, start: StartRecord, end_ns: int, peaks: dict[int, int]) -> Any:
     from opentelemetry.sdk.resources import Resource
     from opentelemetry.sdk.trace import ReadableSpan
     from opentelemetry.sdk.util.instrumentation import InstrumentationScope
@@ -237,6 +238,9 @@ def _killed_span(journal: Journal, start: StartRecord, end_ns: int) -> Any:
     values[attr.ERROR_TYPE] = PROCESS_KILLED
     if attr.CICD_TASK_NAME in values:
         values[attr.CICD_TASK_RUN_RESULT] = attr.RESULT_FAILURE
+        if start.pid in peaks:  # its process's high-water mark when last sampled
+            values[attr.KEDRO_NODE_MEMORY_PEAK] = peaks[start.pid]
+            values[attr.KEDRO_NODE_MEMORY_PEAK_EXACT] = False
     if attr.CICD_PIPELINE_RUN_ID in values:
         values[attr.CICD_PIPELINE_RESULT] = attr.RESULT_FAILURE
     role = "the run's process" if process is None or process.main else "a worker process"

@@ -48,7 +48,8 @@ def _journal(folder: Path, pid: int, started: float, *, torn: bool = False) -> N
     ]  # fmt: skip
     text = "".join(lines) + ('{"start": {"pid": 1, "tra' if torn else "")
     (folder / INFLIGHT_FILE).write_text(text)
-    (folder / ALIVE_FILE).write_text(json.dumps({"seen": {str(pid): base / SECOND + 5}}))
+    alive = {"seen": {str(pid): base / SECOND + 5}, "peak_rss": {str(pid): 321_000_000}}
+    (folder / ALIVE_FILE).write_text(json.dumps(alive))
 
 
 def _own_start() -> float:
@@ -79,6 +80,8 @@ def test_a_reused_pid_does_not_keep_a_dead_run_alive(tmp_path: Path) -> None:
         assert span.attributes["error.type"] == PROCESS_KILLED
         assert span.end_ns == seen
     assert spans["victim"].attributes["cicd.pipeline.task.run.result"] == "failure"
+    assert spans["victim"].attributes["kedro.node.memory.peak"] == 321_000_000
+    assert "kedro.node.memory.peak" not in spans["RUN __default__"].attributes
     assert spans["RUN __default__"].attributes["cicd.pipeline.result"] == "failure"
     assert spans["user-work"].parent_id == NODE_ID
     assert spans["victim"].resource == {"service.name": "kedro"}
