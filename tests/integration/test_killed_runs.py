@@ -221,6 +221,12 @@ def test_sigkill_of_the_main_process_mid_node(project: Path, tmp_path: Path) -> 
     assert summary["peak_rss"] > 250 * MB
     assert "exit code unknown" in info["message"]
     assert not (folder / "inflight.jsonl").exists()
+    listed = subprocess.run(
+        [str(BIN / "con-duct"), "ls", str(folder / "info.json")],
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert listed.returncode == 0, listed.stderr
+    assert "kedro run" in listed.stdout  # con-duct reads the completed run
 
     # A second completion adds nothing, even from a journal restored as a crash half-way
     # through the first one would have left it.
