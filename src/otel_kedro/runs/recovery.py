@@ -22,6 +22,7 @@ import dataclasses
 import datetime
 import json
 import os
+import re
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -116,10 +117,13 @@ def complete_run(folder: Path, *, own_pid: int | None = None) -> Completion | No
         alive = _alive(journal, own_pid)
         if own_pid is None and main is not None and alive.get(main, False):
             return None  # a live run: only its own process may end its spans
-        ended = _ended_spans(folder / TRACES_FILE)
-        in_flight = [s for s in journal.starts if s.span_id not in ended]
+        # The caller's own spans are its own business (it is alive): only others' are looked up,
+        # so closing a run that had no workers does not read its traces at all.
+        others = [s for s in journal.starts if s.pid != own_pid]
+        ended = _ended_spans(folder / TRACES_FILE, {s.span_id for s in others}) if others else {}
+        in_flight = [s for s in others if s.span_id not in ended]
         dead = [s for s in in_flight if not alive.get(s.pid, False)]
-        waiting = [s for s in in_flight if alive.get(s.pid, False) and s.pid != own_pid]
+        waiting = [s for s in in_flight if alive.get(s.pid, False)]
         if dead:
             _write_killed(folder, journal, dead, ended)
         info_written = False
@@ -151,19 +155,31 @@ def _alive(journal: Journal, own_pid: int | None) -> dict[int, bool]:
     return result
 
 
+_SPAN_ID = re.compile(rb'"spanId":"([0-9a-f]{16})"')
+
+
 @dataclasses.dataclass
 class _Ended:
     end_ns: int
     parent_id: str
 
 
-def _ended_spans(path: Path) -> dict[str, _Ended]:
-    """Span id -> end time and parent of every span already in ``traces.jsonl``."""
+def _ended_spans(path: Path, journaled: set[str]) -> dict[str, _Ended]:
+    """Span id -> end time and parent of every span already in ``traces.jsonl``.
+
+    A run ending normally has every journaled span in the file: a scan for span ids finds that
+    in milliseconds, where decoding every line of a 500-node run takes ~0.1 s; lines are
+    decoded only when something is missing (the scan also matches link targets, so it can only
+    err towards "ended", for a span that another span links to).
+    """
     ended: dict[str, _Ended] = {}
     try:
         data = path.read_bytes()
     except FileNotFoundError:
         return ended
+    present = {match.decode() for match in _SPAN_ID.findall(data)}
+    if journaled <= present:
+        return dict.fromkeys(journaled, _Ended(0, ""))
     for line in data.splitlines():
         ended.update(_spans_of_line(line))
     return ended
