@@ -16,7 +16,7 @@ from otel_kedro.runs.chains import destination_chain
 from otel_kedro.runs.journal import WriteThroughProcessor
 from tests.support.otlp_json import read_spans
 
-SECRET_URL = "postgresql://admin:S3cretPassw0rd@db/x"
+SECRET_URL = "postgresql://admin:S3cretPassw0rd@db/x"  # noqa: S105 - a planted secret
 
 
 def _setup(tmp_path: Path) -> tuple[WriteThroughProcessor, trace.Tracer]:
