@@ -41,7 +41,24 @@ def load(project: Path, env: str | None, package_name: str | None = None) -> Con
     loader = OmegaConfigLoader(
         conf_source=str(project / "conf"), env=env, base_env="base", default_run_env="local"
     )
-    return resolve(project, loader, package_name=package_name)
+    configuration = resolve(project, loader, package_name=package_name)
+    if configuration.settings.enabled:
+        complete_killed_runs(configuration.settings.output_dir)
+    return configuration
+
+
+def complete_killed_runs(output_dir: Path) -> None:
+    """Complete the runs under ``output_dir`` whose process was killed (every command does this
+    first, so ``replay`` sends them whole), and say so on stderr.
+    """
+    from otel_kedro.runs.recovery import complete_dead_runs
+
+    for completion in complete_dead_runs(output_dir):
+        click.echo(
+            f"otel-kedro: completed the killed run {completion.folder.name}: "
+            f"{completion.spans} span(s) in flight ended as killed (otel_kedro.ProcessKilled)",
+            err=True,
+        )
 
 
 def decision(project: Path, env: str | None) -> ConsentDecision:

@@ -133,6 +133,7 @@ class ConductWriter:
         prefix: str | None = None,
         output_paths: tuple[str, str] = ("", ""),
         plain_text: Callable[[str], str] | None = None,
+        reports: int = 0,
     ) -> None:
         if report_interval is not None and not report_interval > 0:
             raise ValueError(f"report_interval must be positive, not {report_interval!r}")
@@ -151,7 +152,7 @@ class ConductWriter:
         self._record = _Record()
         self._start: float | None = None
         self._due = 0.0
-        self._reports = 0
+        self._reports = reports  # records already in usage.jsonl (completing a killed run)
         self._tree_peak = 0  # the tree's high-water mark when the last record was written
         self._peaks: dict[int, tuple[float, int]] = {}  # pid -> (create_time, peak) likewise
 
@@ -174,8 +175,10 @@ class ConductWriter:
                 self._commands[raw] = cached
         return cached
 
-    def add_sample(self, sample: TreeSample) -> None:
-        """Fold one sample into the current record; write the record when its interval is over."""
+    def add_sample(self, sample: TreeSample) -> bool:
+        """Fold one sample into the current record; write the record when its interval is over
+        (then True).
+        """
         with self._lock:
             if self._start is None:
                 self._start = self._due = sample.timestamp  # con-duct writes its first sample alone
@@ -189,6 +192,8 @@ class ConductWriter:
                     else max(MIN_REPORT_INTERVAL, elapsed / REPORTS_PER_ELAPSED)
                 )
                 self._due = sample.timestamp + step
+                return True
+            return False
 
     def _fold(self, sample: TreeSample) -> None:
         record = self._record

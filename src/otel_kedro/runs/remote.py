@@ -128,3 +128,24 @@ def remote_jobs(  # noqa: PLR0913 - endpoint and force are replay's keyword-only
         heap_delivery = HeapDelivery(heap_target, facts, chain)
         jobs.append((heap_target.key, functools.partial(heap_delivery.deliver_run, force=force)))
     return jobs
+
+
+def with_folders(jobs: list[Job], others: list[Path]) -> list[Job]:
+    """Each job, delivering ``others`` too after the folder it is given (one job per
+    destination, so one bounded wait covers them all).
+    """
+    if not others:
+        return jobs
+
+    def one(deliver: Callable[[Path], int], folder: Path) -> int:
+        try:
+            return deliver(folder)
+        except Exception as error:  # noqa: BLE001 - stays on disk for otel-kedro replay
+            warn_once(f"run {folder.name} not delivered ({error!r}); it stays on disk.")
+            return 0
+
+    def each(deliver: Callable[[Path], int], folder: Path) -> int:
+        sent = deliver(folder)
+        return sent + sum(one(deliver, other) for other in others)
+
+    return [(name, functools.partial(each, deliver)) for name, deliver in jobs]

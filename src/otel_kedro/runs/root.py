@@ -16,6 +16,7 @@ import atexit
 import dataclasses
 import functools
 import os
+import sys
 import threading
 import time
 from collections.abc import Mapping
@@ -136,8 +137,13 @@ class RunRoot:
                 "or OTEL_KEDRO_OUTPUT_DIR to a writable folder."
             )
             return
+        if destination.journal is not None:
+            destination.journal.run_started(" ".join(sys.argv), str(Path.cwd()))
+        recovered = self._complete_dead_runs(settings.output_dir, destination)
         if configuration.consent.granted:
-            self._add_remote_delivery(destination, configuration, project_path, vocabulary)
+            self._add_remote_delivery(
+                destination, configuration, project_path, vocabulary, recovered
+            )
         tracer = self._tracing.tracer(settings.service_name)
         with self._lock:
             inbound = self._environment.inbound()
@@ -306,6 +312,21 @@ class RunRoot:
             self._command_destination = None
         self._tracing.close(destination)
 
+    @staticmethod
+    def _complete_dead_runs(output_dir: Path, destination: Destination) -> list[Path]:
+        """Complete the runs of this output folder whose process was killed (they are
+        delivered with this run's files, consent permitting).
+        """
+        from otel_kedro.runs.recovery import complete_dead_runs
+
+        completed = complete_dead_runs(output_dir, skip=[destination.folder])
+        for completion in completed:
+            warn_once(
+                f"completed the killed run {completion.folder.name}: {completion.spans} span(s) "
+                "in flight ended as killed (otel_kedro.ProcessKilled)."
+            )
+        return [completion.folder for completion in completed]
+
     def _start_usage(
         self, destination: Destination, settings: Settings, chain: Chain, resource: Resource
     ) -> RunUsage | None:
@@ -313,7 +334,11 @@ class RunRoot:
         from otel_kedro.runs.usage import RunUsage
 
         try:
-            usage = RunUsage(destination.folder, settings, chain, resource, self._nodes.usage)
+            journal = destination.journal
+            usage = RunUsage(
+                destination.folder, settings, chain, resource, self._nodes.usage,
+                on_sample=journal.seen_alive if journal is not None else None,
+            )  # fmt: skip
             usage.start()
         except Exception as error:  # noqa: BLE001 - the run goes on without usage figures
             warn_once(f"cannot sample this run's resource usage ({error!r}).")
@@ -326,15 +351,17 @@ class RunRoot:
         configuration: Configuration,
         project_path: Path,
         vocabulary: Vocabulary | None,
+        recovered: list[Path],
     ) -> None:
         """Consent given: deliver the run's files over OTLP, and to Heap when opted in, once
-        the run ends; all destinations share one bounded wait.
+        the run ends, with the killed runs this run completed; all destinations and runs share
+        one bounded wait.
         """
-        from otel_kedro.runs.remote import remote_jobs
+        from otel_kedro.runs.remote import remote_jobs, with_folders
 
         settings = configuration.settings
         package = configuration.package_name
-        jobs = remote_jobs(settings, project_path, vocabulary, package)
+        jobs = with_folders(remote_jobs(settings, project_path, vocabulary, package), recovered)
         if jobs:
             destination.after_close.append(
                 functools.partial(deliver_in_background, jobs=jobs, wait_s=settings.delivery_wait)

@@ -24,9 +24,9 @@ from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor, TracerPro
 
 from otel_kedro import __version__
 from otel_kedro.attributes import INSTRUMENTATION_SCOPE
-from otel_kedro.exporters.files import create_run_folder, traces_exporter
+from otel_kedro.exporters.files import create_run_folder
 from otel_kedro.model.run_folder import TRACES_FILE
-from otel_kedro.processors.apply import ProcessedSpanExporter
+from otel_kedro.runs.journal import SpanJournal, WriteThroughProcessor
 
 if TYPE_CHECKING:
     from opentelemetry.context import Context
@@ -34,10 +34,6 @@ if TYPE_CHECKING:
     from opentelemetry.trace import SpanContext, Tracer
 
     from otel_kedro.processors.chain import Chain
-
-# Spans a run may queue before the file exporter catches up; far above any real run's burst.
-_MAX_QUEUE = 65_536
-_BATCH_DELAY_MS = 2_000
 
 
 @dataclasses.dataclass(eq=False)
@@ -47,6 +43,8 @@ class Destination:
     folder: Path
     processor: SpanProcessor
     announce: bool
+    journal: SpanJournal | None = None
+    main: bool = True  # the run's own process (not a worker that joined it)
     closed: bool = False
     # Called with the folder once its files are complete, e.g. to deliver them remotely.
     after_close: list[Callable[[Path], object]] = dataclasses.field(default_factory=list)
@@ -163,27 +161,24 @@ class TracingPipeline:
     def open_destination(
         self, output_dir: Path, run_id: str, chain: Chain, *, announce: bool = True
     ) -> Destination:
-        """Create a new run folder and a batching writer for the main process's spans, which
-        passes every span through the files destination's privacy chain.
+        """Create a new run folder and the writer of the main process's spans: each span is
+        journaled as it starts and written as it ends, through the files destination's chain.
         """
-        from opentelemetry.sdk.trace.export import BatchSpanProcessor
-
         folder = create_run_folder(output_dir, run_id)
-        processor = BatchSpanProcessor(
-            ProcessedSpanExporter(traces_exporter(folder), chain),
-            max_queue_size=_MAX_QUEUE,
-            schedule_delay_millis=_BATCH_DELAY_MS,
+        processor = WriteThroughProcessor(folder, chain, main=True)
+        return Destination(
+            folder=folder, processor=processor, announce=announce, journal=processor.journal
         )
-        return Destination(folder=folder, processor=processor, announce=announce)
 
     def join_destination(self, folder: Path, parent: SpanContext, chain: Chain) -> Destination:
         """A writer for a worker process joining a run whose span is ``parent``: every span
         is appended as it ends, because pool workers never run a final flush.
         """
-        from opentelemetry.sdk.trace.export import SimpleSpanProcessor
-
-        processor = SimpleSpanProcessor(ProcessedSpanExporter(traces_exporter(folder), chain))
-        destination = Destination(folder=folder, processor=processor, announce=False)
+        processor = WriteThroughProcessor(folder, chain, main=False)
+        destination = Destination(
+            folder=folder, processor=processor, announce=False, journal=processor.journal,
+            main=False,
+        )  # fmt: skip
         self._router.adopt(parent, destination)
         return destination
 
@@ -207,7 +202,20 @@ class TracingPipeline:
             destination.processor.shutdown()
         finally:
             self._router.forget(destination)
+        if destination.main:
+            self._close_journal(destination.folder)
         if destination.announce:
             print(f"otel-kedro: trace written to {destination.traces_path}", file=sys.stderr)  # noqa: T201
         for callback in destination.after_close:
             callback(destination.folder)
+
+    @staticmethod
+    def _close_journal(folder: Path) -> None:
+        """End what dead workers left in flight; drop the journal when nothing is left."""
+        from otel_kedro.diagnostics import warn_once
+        from otel_kedro.runs.recovery import complete_run
+
+        try:
+            complete_run(folder, own_pid=os.getpid())
+        except Exception as error:  # noqa: BLE001 - the run's own files are complete already
+            warn_once(f"cannot close the journal of {folder}: {error!r}")

@@ -2,8 +2,9 @@
 ``metrics.jsonl``, con-duct's ``info.json``/``usage.jsonl``, the node usage meter, and the
 end-of-run summary.
 
-Samples are streamed to the con-duct writer as they come and batched into ``metrics.jsonl``
-every few seconds, so a long run's files grow as it goes and a killed run keeps what it had.
+Samples are streamed to the con-duct writer as they come and written to ``metrics.jsonl`` at
+each of its report intervals (every second for the first minute, then 1/60 of the time so far),
+so a long run's files grow as it goes and a killed run keeps its samples up to its last report.
 At the end, the Kedro duration histograms are computed from the run's own trace file (read with
 the one run-folder reader), which holds every process's spans (ParallelRunner workers included).
 """
@@ -14,6 +15,7 @@ import os
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
@@ -36,20 +38,21 @@ if TYPE_CHECKING:
     from otel_kedro.sources.process.metrics import ProcessMetrics
     from otel_kedro.sources.process.sampler import ProcessTreeSampler
 
-METRICS_BATCH_SECONDS: Final = 10.0
 _EXIT_CODES: Final = {attr.RESULT_SUCCESS: 0, attr.RESULT_FAILURE: 1}
 
 
 class RunUsage:
     """The sampler and writers of one run, started with it and finished at its end."""
 
-    def __init__(
+    def __init__(  # noqa: PLR0913 - the run's parts, and a keyword-only callback
         self,
         folder: Path,
         settings: Settings,
         chain: Chain,
         resource: Resource,
         meter: NodeUsageMeter,
+        *,
+        on_sample: Callable[[TreeSample], None] | None = None,
     ) -> None:
         from otel_kedro.exporters.conduct import ConductWriter
         from otel_kedro.exporters.metrics_file import MetricsFileWriter
@@ -63,7 +66,7 @@ class RunUsage:
         self._start = time.time()
         self._lock = threading.Lock()
         self._pending: list[TreeSample] = []
-        self._flushed_at = time.monotonic()
+        self._also_on_sample = on_sample  # e.g. the run journal's "last seen alive"
         self._finished = False
         self._process_metrics: ProcessMetrics = ProcessMetrics(start_time=self._start)
         self._metrics: MetricsFileWriter = MetricsFileWriter(
@@ -91,15 +94,18 @@ class RunUsage:
         self._sampler.start()
 
     def _on_sample(self, sample: TreeSample) -> None:
-        """Runs on the sampler's thread: stream to con-duct, batch for metrics, feed the meter."""
+        """Runs on the sampler's thread: stream to con-duct, write metrics at each con-duct
+        report, feed the meter, note the processes alive.
+        """
         own = next((p for p in sample.processes if p.pid == os.getpid()), None)
         if own is not None:
             self._meter.observe_rss(own.rss)
-        self._conduct.add_sample(sample)
+        if self._also_on_sample is not None:
+            self._also_on_sample(sample)
+        reported = self._conduct.add_sample(sample)
         with self._lock:
             self._pending.append(sample)
-            due = time.monotonic() - self._flushed_at >= METRICS_BATCH_SECONDS
-            batch = self._take() if due else []
+            batch = self._take() if reported else []
         self._write_samples(batch)
 
     def _write_samples(self, samples: list[TreeSample]) -> None:
@@ -112,7 +118,6 @@ class RunUsage:
 
     def _take(self) -> list[TreeSample]:
         batch, self._pending = self._pending, []
-        self._flushed_at = time.monotonic()
         return batch
 
     def finish(self, result: str) -> UsageSummary | None:

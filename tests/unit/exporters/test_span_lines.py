@@ -1,0 +1,117 @@
+"""The fast span line encoder writes what the reference OTLP JSON encoder writes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from opentelemetry.exporter.otlp.json.common.trace_encoder import encode_spans
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import Event, ReadableSpan
+from opentelemetry.sdk.util.instrumentation import InstrumentationScope
+from opentelemetry.trace import Link, SpanContext, SpanKind, Status, StatusCode, TraceFlags
+from opentelemetry.trace.span import TraceState
+
+from otel_kedro.exporters.span_lines import SpanLineEncoder, SpanLineExporter
+
+_text = st.text(max_size=12)
+_scalar = st.one_of(
+    _text,
+    st.booleans(),
+    st.integers(min_value=-(2**63), max_value=2**63 - 1),
+    st.floats(allow_nan=True, allow_infinity=True),
+)
+_value = st.one_of(
+    _scalar,
+    st.lists(_text, max_size=3),
+    st.lists(st.integers(min_value=-(2**63), max_value=2**63 - 1), max_size=3),
+    st.lists(st.floats(allow_nan=False), max_size=3),
+    st.lists(st.booleans(), max_size=3),
+)
+_attributes = st.dictionaries(_text, _value, max_size=5)
+_ids = st.integers(min_value=1, max_value=2**64 - 1)
+
+
+@st.composite
+def spans(draw: st.DrawFn) -> ReadableSpan:
+    trace_id = draw(st.integers(min_value=1, max_value=2**128 - 1))
+    flags = TraceFlags(TraceFlags.SAMPLED)
+    state = TraceState([("k", "v")]) if draw(st.booleans()) and draw(st.booleans()) else None
+    parent = (
+        SpanContext(trace_id, draw(_ids), draw(st.booleans()), flags)
+        if draw(st.booleans())
+        else None
+    )
+    links = (
+        [Link(SpanContext(trace_id, draw(_ids), False, flags), draw(_attributes))]
+        if draw(st.integers(0, 4)) == 0
+        else []
+    )
+    start = draw(st.integers(min_value=0, max_value=2**63 - 1))
+    code = draw(st.sampled_from(list(StatusCode)))
+    description = draw(_text) if code is StatusCode.ERROR else None
+    scope = draw(
+        st.sampled_from(
+            [
+                None,
+                InstrumentationScope("otel_kedro", "0.1"),
+                InstrumentationScope("user", None, "https://schema", {"a": 1}),
+            ]
+        )
+    )
+    return ReadableSpan(
+        name=draw(_text),
+        context=SpanContext(trace_id, draw(_ids), False, flags, state),
+        parent=parent,
+        resource=draw(
+            st.sampled_from(
+                [Resource({"service.name": "kedro", "process.pid": 7}), Resource({}, "https://r")]
+            )
+        ),
+        attributes=draw(_attributes),
+        events=[
+            Event(draw(_text), draw(_attributes), draw(st.integers(0, 2**63 - 1)))
+            for _ in range(draw(st.integers(0, 2)))
+        ],
+        links=links,
+        kind=draw(st.sampled_from(list(SpanKind))),
+        status=Status(code, description),
+        start_time=start,
+        end_time=draw(st.integers(min_value=start, max_value=2**63 - 1)),
+        instrumentation_scope=scope,
+    )
+
+
+class TestSpanLineEncoder:
+    @settings(max_examples=300, deadline=None)
+    @given(spans())
+    def test_a_line_is_the_reference_encoders_request(self, span: ReadableSpan) -> None:
+        """Every span, fast path or fallback, encodes to the reference encoder's document."""
+        line = SpanLineEncoder().line(span)
+        assert line.endswith("\n")
+        assert "\n" not in line[:-1]
+        assert json.loads(line) == json.loads(json.dumps(encode_spans([span]).to_dict()))
+
+    def test_the_frame_is_reused_and_still_correct_for_another_resource(self) -> None:
+        """The cached resource/scope frame never leaks into a span of another resource."""
+        encoder = SpanLineEncoder()
+        context = SpanContext(1, 2, False, TraceFlags(TraceFlags.SAMPLED))
+        for resource in (Resource({"a": "1"}), Resource({"a": "2"}), Resource({"a": "1"})):
+            span = ReadableSpan("s", context, resource=resource, start_time=1, end_time=2)
+            assert json.loads(encoder.line(span)) == encode_spans([span]).to_dict()
+
+
+def test_the_exporter_appends_one_whole_line_per_span(tmp_path: Path) -> None:
+    """A batch is written as one line per span, each a request of its own."""
+    exporter = SpanLineExporter(tmp_path / "traces.jsonl")
+    context = SpanContext(1, 2, False, TraceFlags(TraceFlags.SAMPLED))
+    batch = [ReadableSpan(f"s{i}", context, start_time=1, end_time=2) for i in range(3)]
+    exporter.export(batch)
+    exporter.shutdown()
+    lines = (tmp_path / "traces.jsonl").read_text().splitlines()
+    names = [
+        json.loads(line)["resourceSpans"][0]["scopeSpans"][0]["spans"][0]["name"] for line in lines
+    ]
+    assert names == ["s0", "s1", "s2"]
