@@ -475,6 +475,23 @@ class TestTraceAndReaders:
             assert "hunter2secret" not in path.read_text(), path
         assert "hunter2secret" not in result.stderr
 
+    def test_disabled_writes_only_ducts_files(self, tmp_path: Path) -> None:
+        """OTEL_SDK_DISABLED=true: duct's files still, no trace or metrics, and the command is
+        not told about a span that does not exist.
+        """
+        probe = tmp_path / "traceparent.txt"
+        code = f"import os; open({str(probe)!r}, 'w').write(os.environ.get('TRACEPARENT', '-'))"
+        prefix = tmp_path / "off_"
+        result = wrap(
+            "-p", str(prefix), sys.executable, "-c", code,
+            cwd=tmp_path, env=_env(OTEL_SDK_DISABLED="true"),
+        )  # fmt: skip
+        assert result.returncode == 0, result.stderr
+        assert probe.read_text() == "-"
+        assert info(prefix)["execution_summary"]["exit_code"] == 0  # type: ignore[index]
+        assert not Path(f"{prefix}traces.jsonl").exists()
+        assert not Path(f"{prefix}metrics.jsonl").exists()
+
     def test_kedro_run_nests_under_the_command_span(self, tmp_path: Path) -> None:
         """A real ``kedro run`` with otel-kedro, wrapped, puts its command span under ours."""
         project = write_project(

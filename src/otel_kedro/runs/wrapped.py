@@ -182,7 +182,8 @@ class _WrappedRun:
         span_id = os.urandom(8).hex()
         sampled = inbound is None or int(inbound[2], 16) & 1 == 1
         environment = dict(os.environ)
-        environment[TRACEPARENT] = format_traceparent(trace_id, span_id, sampled)
+        if self.settings.enabled:  # disabled: no span is written, so none is named
+            environment[TRACEPARENT] = format_traceparent(trace_id, span_id, sampled)
         outputs = child_outputs(
             (self.paths["stdout"], self.paths["stderr"]),
             options.capture_outputs,
