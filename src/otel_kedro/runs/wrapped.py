@@ -266,8 +266,14 @@ class _WrappedRun:
             if batch:
                 self._write_metrics(batch)
 
+        # In its own session, the command's orphans (a subshell's or nohup's children) stay
+        # in it: sample the session too, as duct does, besides the tree (setsid children).
+        session = pid if self.options.mode == "new-session" else None
         return ProcessTreeSampler(
-            root_pid=pid, interval=self.options.sample_interval, on_sample=on_sample
+            root_pid=pid,
+            interval=self.options.sample_interval,
+            on_sample=on_sample,
+            session=session,
         )
 
     def _take(self) -> list[TreeSample]:
