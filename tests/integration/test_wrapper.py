@@ -517,6 +517,27 @@ class TestTraceAndReaders:
         assert {s.trace_id for s in kedro_spans} == {ours.trace_id}
         assert any(s.name == "double" for s in kedro_spans)
 
+    def test_start_up_path_imports_no_sdk_click_or_psutil(self, tmp_path: Path) -> None:
+        """The modules that would cost ``otel-kedro run true`` most are never imported by it
+        (the structural half of its 100 ms budget; benchmarks/wrapper_startup.py times it).
+        """
+        result = subprocess.run(
+            [sys.executable, "-X", "importtime", str(BIN / "otel-kedro"), "run", "-q", "-p",
+             f"{tmp_path}/i_", "true"],
+            capture_output=True, text=True, cwd=tmp_path, env=_env(), check=False,
+        )  # fmt: skip
+        assert result.returncode == 0, result.stderr[-2000:]
+        imported = {line.split("|")[-1].strip() for line in result.stderr.splitlines()}
+        assert "otel_kedro.runs.wrapped" in imported
+        heavy = {
+            name
+            for name in imported
+            if name.split(".")[0] in {"opentelemetry", "click", "psutil", "kedro"}
+        } - {"opentelemetry", "opentelemetry.util", "opentelemetry.util.types"}  # type aliases
+        assert heavy == set()
+        assert Path(f"{tmp_path}/i_traces.jsonl").is_file()
+        assert Path(f"{tmp_path}/i_metrics.jsonl").is_file()
+
     def test_con_duct_readers_accept_our_files(self, tmp_path: Path) -> None:
         """con-duct ls, pp and plot read what otel-kedro run wrote."""
         prefix = tmp_path / "logs" / "run1_"

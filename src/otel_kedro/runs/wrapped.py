@@ -152,7 +152,6 @@ class _WrappedRun:
             [options.command, *options.args], None, self.settings.privacy.allow_args
         )
         self.shown_command = self._text(" ".join(self.masked_args))
-        self.samples: list[TreeSample] = []
         self.pending: list[TreeSample] = []
         self.lock = threading.Lock()
         self.flushed_at = time.monotonic()
@@ -259,7 +258,6 @@ class _WrappedRun:
             if records:
                 conduct.add_sample(sample)
             with self.lock:
-                self.samples.append(sample)
                 self.pending.append(sample)
                 due = time.monotonic() - self.flushed_at >= _METRICS_BATCH_SECONDS
                 batch = self._take() if due else []
