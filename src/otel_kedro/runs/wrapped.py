@@ -38,6 +38,8 @@ if TYPE_CHECKING:
     import subprocess
     from types import FrameType
 
+    from opentelemetry.util.types import AttributeValue
+
     from otel_kedro.config.settings import Settings
     from otel_kedro.exporters.conduct import ConductWriter
     from otel_kedro.exporters.metrics_line import MetricsLineWriter
@@ -379,13 +381,7 @@ class _WrappedRun:
 
         try:
             masked = self.masked_args
-            attributes = self.chain.attributes(
-                {
-                    attr.PROCESS_COMMAND_ARGS: masked,
-                    attr.PROCESS_PID: pid,
-                    attr.PROCESS_EXIT_CODE: status,
-                }
-            )
+            attributes = self.chain.attributes(self._span_attributes(pid, status))
             span = FinishedSpan(
                 trace_id=trace_id,
                 span_id=span_id,
@@ -410,6 +406,16 @@ class _WrappedRun:
             append_span(Path(self.paths["traces"]), request)
         except Exception as error:  # noqa: BLE001 - the command's status must still be ours
             warn_once(f"cannot write {self.paths['traces']} ({error!r}).")
+
+    def _span_attributes(self, pid: int, status: int) -> dict[str, AttributeValue]:
+        """The command span's attributes before the files chain. Facts about where the command
+        ran (git revision, dataset provenance) belong here, computed after the command exits.
+        """
+        return {
+            attr.PROCESS_COMMAND_ARGS: self.masked_args,
+            attr.PROCESS_PID: pid,
+            attr.PROCESS_EXIT_CODE: status,
+        }
 
     def _report(self, summary: UsageSummary, status: int, elapsed: float) -> None:
         """The last words, as duct's: remove the files of a quick failure, else log the summary."""
