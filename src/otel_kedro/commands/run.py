@@ -9,14 +9,15 @@ reaches it without importing click (``otel-kedro run true`` has a 100 ms budget)
 
 from __future__ import annotations
 
-import argparse
 import logging
 import os
 import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, NoReturn
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # argparse when run, click when listed: Kedro imports this on every command
+    import argparse
+
     import click
 
 CHOICES_OUTPUTS = ("all", "none", "stdout", "stderr")
@@ -41,6 +42,8 @@ def _float_env(name: str, default: str) -> float:
 
 def build_parser() -> argparse.ArgumentParser:
     """The parser of duct's ``run``: the same options and ``DUCT_*`` defaults."""
+    import argparse
+
     from otel_kedro import __version__
     from otel_kedro.exporters.duct_summary import SUMMARY_FORMAT
     from otel_kedro.runs.wrapped import DEFAULT_PREFIX

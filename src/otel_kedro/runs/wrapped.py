@@ -38,6 +38,8 @@ if TYPE_CHECKING:
     import subprocess
     from types import FrameType
 
+    from opentelemetry.util.types import AttributeValue
+
     from otel_kedro.config.settings import Settings
     from otel_kedro.exporters.conduct import ConductWriter
     from otel_kedro.exporters.metrics_line import MetricsLineWriter
@@ -152,7 +154,6 @@ class _WrappedRun:
             [options.command, *options.args], None, self.settings.privacy.allow_args
         )
         self.shown_command = self._text(" ".join(self.masked_args))
-        self.samples: list[TreeSample] = []
         self.pending: list[TreeSample] = []
         self.lock = threading.Lock()
         self.flushed_at = time.monotonic()
@@ -182,7 +183,8 @@ class _WrappedRun:
         span_id = os.urandom(8).hex()
         sampled = inbound is None or int(inbound[2], 16) & 1 == 1
         environment = dict(os.environ)
-        environment[TRACEPARENT] = format_traceparent(trace_id, span_id, sampled)
+        if self.settings.enabled:  # disabled: no span is written, so none is named
+            environment[TRACEPARENT] = format_traceparent(trace_id, span_id, sampled)
         outputs = child_outputs(
             (self.paths["stdout"], self.paths["stderr"]),
             options.capture_outputs,
@@ -258,15 +260,20 @@ class _WrappedRun:
             if records:
                 conduct.add_sample(sample)
             with self.lock:
-                self.samples.append(sample)
                 self.pending.append(sample)
                 due = time.monotonic() - self.flushed_at >= _METRICS_BATCH_SECONDS
                 batch = self._take() if due else []
             if batch:
                 self._write_metrics(batch)
 
+        # In its own session, the command's orphans (a subshell's or nohup's children) stay
+        # in it: sample the session too, as duct does, besides the tree (setsid children).
+        session = pid if self.options.mode == "new-session" else None
         return ProcessTreeSampler(
-            root_pid=pid, interval=self.options.sample_interval, on_sample=on_sample
+            root_pid=pid,
+            interval=self.options.sample_interval,
+            on_sample=on_sample,
+            session=session,
         )
 
     def _take(self) -> list[TreeSample]:
@@ -374,13 +381,7 @@ class _WrappedRun:
 
         try:
             masked = self.masked_args
-            attributes = self.chain.attributes(
-                {
-                    attr.PROCESS_COMMAND_ARGS: masked,
-                    attr.PROCESS_PID: pid,
-                    attr.PROCESS_EXIT_CODE: status,
-                }
-            )
+            attributes = self.chain.attributes(self._span_attributes(pid, status))
             span = FinishedSpan(
                 trace_id=trace_id,
                 span_id=span_id,
@@ -405,6 +406,16 @@ class _WrappedRun:
             append_span(Path(self.paths["traces"]), request)
         except Exception as error:  # noqa: BLE001 - the command's status must still be ours
             warn_once(f"cannot write {self.paths['traces']} ({error!r}).")
+
+    def _span_attributes(self, pid: int, status: int) -> dict[str, AttributeValue]:
+        """The command span's attributes before the files chain. Facts about where the command
+        ran (git revision, dataset provenance) belong here, computed after the command exits.
+        """
+        return {
+            attr.PROCESS_COMMAND_ARGS: self.masked_args,
+            attr.PROCESS_PID: pid,
+            attr.PROCESS_EXIT_CODE: status,
+        }
 
     def _report(self, summary: UsageSummary, status: int, elapsed: float) -> None:
         """The last words, as duct's: remove the files of a quick failure, else log the summary."""

@@ -76,26 +76,30 @@ class LinuxReader:
     def __init__(self) -> None:
         self._listing: set[str] = set()
         self._members: dict[int, int] = {}  # pid -> parent pid, for the tree of the last call
+        self._adopted: set[int] = set()  # members by session, outside the root's descendants
         self._root = -1
         self._boot = _boot_time()
 
-    def tree(self, root: int) -> list[int]:
-        """The root and its descendants, breadth first.
+    def tree(self, root: int, session: int | None = None) -> list[int]:
+        """The root and its descendants, breadth first; with ``session``, then every other
+        process born into that session (a child that a subshell or ``nohup`` left to init).
 
         Only pids that appeared since the last call are looked at, since a process joins the
         tree only when it is born into it; members are re-read by :meth:`read`, which updates
-        their parent, so a member re-parented out of the tree leaves it at the next call.
+        their parent, so a member re-parented out of the tree leaves it at the next call,
+        unless it joined by session.
         """
         listing = set(os.listdir("/proc"))  # noqa: PTH208 - names only, the cheapest listing
         fresh, self._listing = listing - self._listing, listing
         if root != self._root:
-            self._root, self._members = root, {}
+            self._root, self._members, self._adopted = root, {}, set()
             fresh = listing
         members = {pid: ppid for pid, ppid in self._members.items() if str(pid) in listing}
         if str(root) not in listing:
-            self._members = {}
+            self._members, self._adopted = {}, set()
             return []
         members.setdefault(root, 0)
+        adopted = {pid for pid in self._adopted if str(pid) in listing}
         born: dict[int, int] = {}
         for entry in fresh:
             if entry.isdigit() and int(entry) not in members:
@@ -103,7 +107,10 @@ class LinuxReader:
                     stat = _read(f"/proc/{entry}/stat")
                 except OSError:
                     continue
-                born[int(entry)] = int(stat[stat.rindex(b")") + 2 :].split(None, 2)[1])
+                fields = stat[stat.rindex(b")") + 2 :].split(None, 4)
+                born[int(entry)] = int(fields[1])
+                if session is not None and int(fields[3]) == session:
+                    adopted.add(int(entry))
         while joining := {pid: ppid for pid, ppid in born.items() if ppid in members}:
             members.update(joining)  # a child and its own new child may both be new
             born = {pid: ppid for pid, ppid in born.items() if pid not in joining}
@@ -116,7 +123,9 @@ class LinuxReader:
                 if child not in seen:  # a reused pid could close a cycle
                     seen.add(child)
                     order.append(child)
-        self._members = {pid: members[pid] for pid in order}
+        order += sorted(pid for pid in adopted if pid not in seen)
+        self._adopted = adopted
+        self._members = {pid: members.get(pid, 0) for pid in order}
         return order
 
     def read(self, pid: int, full_memory: bool) -> Reading | None:

@@ -7,6 +7,7 @@ the ``VmHWM`` high-water mark. Both produce :class:`~.readings.Reading` values.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 from collections.abc import Callable
@@ -67,8 +68,10 @@ class PsutilReader:
             notes.append("read_bytes/write_bytes: not available on this platform")
         self.notes = tuple(notes)
 
-    def tree(self, root: int) -> list[int]:
-        """The root and its descendants from psutil's parent map, parents first."""
+    def tree(self, root: int, session: int | None = None) -> list[int]:
+        """The root and its descendants from psutil's parent map, parents first; with
+        ``session``, then the other processes of that session.
+        """
         psutil = self._psutil
         try:
             top = self._procs.get(root) or psutil.Process(root)
@@ -76,8 +79,16 @@ class PsutilReader:
         except psutil.Error:
             self._procs = {}
             return []
+        pids = [proc.pid for proc in found]
+        if session is not None and hasattr(os, "getsid"):
+            known = set(pids)
+            for pid in psutil.pids():
+                with contextlib.suppress(OSError):
+                    if pid not in known and os.getsid(pid) == session:
+                        found.append(self._procs.get(pid) or psutil.Process(pid))
+                        pids.append(pid)
         self._procs = {proc.pid: proc for proc in found}
-        return [proc.pid for proc in found]
+        return pids
 
     def read(self, pid: int, full_memory: bool) -> Reading | None:
         """One process through one psutil ``oneshot``; optional fields are None where denied."""

@@ -43,8 +43,10 @@ class Reader(Protocol):
     has_high_water_mark: bool
     notes: tuple[str, ...]  # what this reader can only approximate, for UsageSummary
 
-    def tree(self, root: int) -> list[int]:
-        """The root and all its descendants, parents first; empty when the root is gone."""
+    def tree(self, root: int, session: int | None = None) -> list[int]:
+        """The root and all its descendants, parents first, then (with ``session``) the other
+        processes of that session; empty when the root is gone.
+        """
         ...
 
     def read(self, pid: int, full_memory: bool) -> Reading | None:

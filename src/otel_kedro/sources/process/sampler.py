@@ -94,11 +94,13 @@ class ProcessTreeSampler:
         *,
         pss: bool = False,
         on_sample: Callable[[TreeSample], None] | None = None,
+        session: int | None = None,
     ) -> None:
         if interval <= 0:
             raise ValueError(f"interval must be positive, got {interval}")
         self._owner = os.getpid()
         self._root = self._owner if root_pid is None else root_pid
+        self._session = session  # also sample this session's other processes (duct's scope)
         self._interval = interval
         self._pss = pss
         self._on_sample = on_sample
@@ -211,7 +213,12 @@ class ProcessTreeSampler:
             self._notes = self._reader.notes + notes
         reader = self._reader
         timestamp, now = time.time(), time.monotonic()
-        readings = [r for pid in reader.tree(self._root) if (r := reader.read(pid, self._pss))]
+        pids = (
+            reader.tree(self._root)
+            if self._session is None
+            else reader.tree(self._root, self._session)
+        )
+        readings = [r for pid in pids if (r := reader.read(pid, self._pss))]
         update = self._account.update(readings, _reaped_peak(self._root))
         self._io_seen = self._io_seen or any(r.read_bytes is not None for r in readings)
         keys = [(r.pid, r.create_time) for r in readings]
