@@ -94,3 +94,44 @@ def test_datalad_run_saves_the_run_folder_and_the_trace_names_its_commit(
     record = _run(["git", "log", "-1", "--format=%B"], dataset, env)
     run_record = json.loads(record.split("=== Do not change lines below ===")[1].split("^^^")[0])
     assert run_record["cmd"] == "kedro run"
+
+
+def test_datalad_run_of_otel_kedro_run_nests_the_run_under_the_wrapped_command(
+    dataset: Path, datalad_bin: Path
+) -> None:
+    """The seed workflow, DataLad + con-duct + Kedro, with otel-kedro in both seats: the wrapper
+    writes duct's files and the command span; the Kedro run nests under it; DataLad saves both.
+    """
+    env = _env(datalad_bin)
+    before = _run(["git", "rev-parse", "HEAD"], dataset, env)
+    # {{…}}: DataLad fills {…} placeholders itself; the wrapper gets duct's {datetime_filesafe}.
+    _run(
+        ["datalad", "run", "-m", "wrapped", "otel-kedro", "run", "-p", "logs/{{datetime_filesafe}}_",
+         "kedro", "run"],
+        dataset,
+        env,
+    )  # fmt: skip
+    saved = _run(["git", "show", "--name-only", "--format=", "HEAD"], dataset, env).splitlines()
+    wrapper_files = sorted(
+        Path(name).name.split("_", 1)[1] for name in saved if name.startswith("logs/")
+    )
+    assert wrapper_files == [
+        "info.json", "metrics.jsonl", "stderr", "stdout", "traces.jsonl", "usage.jsonl"
+    ]  # fmt: skip
+    assert _run(["git", "status", "--porcelain"], dataset, env) == ""
+
+    (wrapper_traces,) = [
+        name for name in saved if name.startswith("logs/") and name.endswith("traces.jsonl")
+    ]
+    (wrapped,) = read_spans(dataset / wrapper_traces)
+    assert list(wrapped.attributes["process.command_args"]) == ["kedro", "run"]
+    assert wrapped.attributes["vcs.ref.head.revision"] == before
+    assert wrapped.attributes["kedro.vcs.dirty"] is False
+    (run_traces,) = [
+        name for name in saved if name.startswith(".otel_kedro/") and name.endswith("traces.jsonl")
+    ]
+    kedro_spans = read_spans(dataset / run_traces)
+    command = next(span for span in kedro_spans if span.name.startswith("kedro"))
+    assert command.trace_id == wrapped.trace_id
+    assert command.parent_id == wrapped.span_id
+    assert command.attributes["vcs.ref.head.revision"] == before

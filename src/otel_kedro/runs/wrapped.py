@@ -48,6 +48,7 @@ if TYPE_CHECKING:
     from otel_kedro.processors.chain import Chain
     from otel_kedro.sources.process.metrics import ProcessMetrics
     from otel_kedro.sources.process.sampler import ProcessTreeSampler
+    from otel_kedro.sources.vcs import DirtyCheck, GitState
 
 log = logging.getLogger("otel_kedro.run")
 
@@ -162,6 +163,8 @@ class _WrappedRun:
         self.signals: dict[int, int] = {}
         self.held: list[int] = []  # signals received before the child existed
         self.child: subprocess.Popen[bytes] | None = None
+        self.git: GitState | None = None
+        self.dirty: DirtyCheck | None = None
 
     def _text(self, text: str) -> str:
         """A command line as the files chain masks and scrubs it."""
@@ -191,6 +194,8 @@ class _WrappedRun:
             options.outputs,
         )
         conduct = self._conduct_writer()
+        if self.settings.enabled and self.settings.provenance:
+            self._read_provenance()
         for signum in FORWARDED_SIGNALS:  # before the spawn: a signal then is held, not fatal
             signal.signal(signum, self._forward)
         start_ns = time.time_ns()
@@ -411,11 +416,27 @@ class _WrappedRun:
         """The command span's attributes before the files chain. Facts about where the command
         ran (git revision, dataset provenance) belong here, computed after the command exits.
         """
-        return {
+        attributes: dict[str, AttributeValue] = {
             attr.PROCESS_COMMAND_ARGS: self.masked_args,
             attr.PROCESS_PID: pid,
             attr.PROCESS_EXIT_CODE: status,
         }
+        if self.git is not None:
+            attributes.update(self.git.attributes())
+        dirty = self.dirty.result() if self.dirty is not None else None
+        if dirty is not None:
+            attributes[attr.KEDRO_VCS_DIRTY] = dirty
+        return attributes
+
+    def _read_provenance(self) -> None:
+        """The git state of the working directory as the command starts: the ``.git`` files now,
+        ``git status`` on a thread (started before the child, collected after it).
+        """
+        from otel_kedro.sources.vcs import DirtyCheck, read_git_state
+
+        self.git = read_git_state(Path.cwd())
+        if self.git is not None:
+            self.dirty = DirtyCheck(self.git.work_tree)
 
     def _report(self, summary: UsageSummary, status: int, elapsed: float) -> None:
         """The last words, as duct's: remove the files of a quick failure, else log the summary."""
