@@ -11,9 +11,13 @@ import click
 
 from otel_kedro.commands.check import check
 from otel_kedro.commands.consent import consent
+from otel_kedro.commands.diff import diff
+from otel_kedro.commands.ls import ls
 from otel_kedro.commands.replay import replay
+from otel_kedro.commands.report import report
+from otel_kedro.commands.show import show
 
-COMMANDS: tuple[click.Command, ...] = (consent, check, replay)
+COMMANDS: tuple[click.Command, ...] = (consent, check, replay, ls, show, report, diff)
 
 
 @click.group(name="otel-kedro")

@@ -30,6 +30,8 @@ if TYPE_CHECKING:
 TRACES_FILE: Final = "traces.jsonl"
 METRICS_FILE: Final = "metrics.jsonl"
 DELIVERY_FILE: Final = "delivery.json"
+INFO_FILE: Final = "info.json"
+REPORT_FILE: Final = "report.html"
 
 _T = TypeVar("_T")
 
@@ -45,6 +47,62 @@ class Decoded(Generic[_T]):
 def duration_s(span: ReadableSpan) -> float:
     """A span's wall time in seconds (0 for a span with no end)."""
     return max(0, (span.end_time or 0) - (span.start_time or 0)) / 1e9
+
+
+class RunNotFoundError(LookupError):
+    """A run named on the command line is not there, or the name fits several runs."""
+
+
+def is_run_folder(path: Path) -> bool:
+    """Whether ``path`` is a run folder: a directory holding ``traces.jsonl`` or ``info.json``."""
+    return path.is_dir() and ((path / TRACES_FILE).is_file() or (path / INFO_FILE).is_file())
+
+
+def run_folders(base: Path) -> list[Path]:
+    """The run folders directly under ``base``, newest first.
+
+    Folder names start with the run id, a UTC timestamp, so they sort by start; the folder's
+    modification time breaks ties and orders runs whose id is not a timestamp.
+    """
+    if not base.is_dir():
+        return []
+    found = [p for p in base.iterdir() if not p.is_symlink() and is_run_folder(p)]
+    return sorted(found, key=lambda p: (p.name[:1].isdigit(), p.name, _mtime(p)), reverse=True)
+
+
+def _mtime(path: Path) -> int:
+    try:
+        return path.stat().st_mtime_ns
+    except OSError:
+        return 0
+
+
+def resolve_run(base: Path, ref: str | None) -> Path:
+    """The run folder ``ref`` names: a folder path, a run id or a unique prefix of one (a
+    folder name under ``base``), or, for None, the newest run under ``base``.
+    """
+    if ref is None:
+        folders = run_folders(base)
+        if not folders:
+            raise RunNotFoundError(f"no run folders in {base}; run `kedro run` first.")
+        return folders[0]
+    path = Path(ref)
+    if is_run_folder(path):
+        return path.resolve()
+    folders = run_folders(base)
+    exact = [p for p in folders if p.name == ref]
+    matches = exact or [p for p in folders if p.name.startswith(ref)]
+    if len(matches) == 1:
+        return matches[0]
+    if not matches:
+        raise RunNotFoundError(
+            f"no run {ref!r}: not a run folder, and no run in {base} starts with it "
+            "(see `otel-kedro ls`)."
+        )
+    names = ", ".join(p.name for p in matches[:5]) + (", ..." if len(matches) > 5 else "")
+    raise RunNotFoundError(
+        f"{ref!r} fits {len(matches)} runs in {base} ({names}); give more of the run id."
+    )
 
 
 def read_spans(folder: Path) -> Decoded[ReadableSpan]:

@@ -132,6 +132,9 @@ class RunRoot:
                 "or OTEL_KEDRO_OUTPUT_DIR to a writable folder."
             )
             return
+        if settings.report:
+            # First of the after-close callbacks: the page is on disk before delivery waits.
+            destination.after_close.append(_write_report)
         if configuration.consent.granted:
             self._add_remote_delivery(destination, configuration, project_path, vocabulary)
         tracer = self._tracing.tracer(settings.service_name)
@@ -380,6 +383,16 @@ class RunRoot:
         """A save ended."""
         if node is not None:
             self._nodes.dataset_saved(node.name, dataset, data)
+
+
+def _write_report(folder: Path) -> None:
+    """Write the run's ``report.html`` once its files are complete; never raises."""
+    from otel_kedro.runs.views import write_run_report
+
+    try:
+        write_run_report(folder)
+    except Exception as error:  # noqa: BLE001 - the report is a bonus; the run is on disk
+        warn_once(f"cannot write report.html in {folder} ({error!r}); `otel-kedro report` retries.")
 
 
 def _vocabulary(command: Command | None) -> Vocabulary | None:

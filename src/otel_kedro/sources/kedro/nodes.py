@@ -243,7 +243,11 @@ class NodeTracker:
             node.name,
             context=scope.parent,
             kind=SpanKind.INTERNAL,
-            attributes=_node_attributes(node),
+            attributes={
+                **_node_attributes(node),
+                attr.THREAD_ID: threading.get_native_id(),
+                attr.THREAD_NAME: threading.current_thread().name,
+            },
             start_time=start,
         )
         node_context = trace.set_span_in_context(span, scope.parent)
