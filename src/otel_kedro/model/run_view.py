@@ -165,7 +165,8 @@ def _status(span: ReadableSpan) -> str:
 
 def _lane(span: ReadableSpan) -> str:
     values = span.attributes or {}
-    pid = (span.resource.attributes if span.resource else {}).get(attr.PROCESS_PID, "?")
+    resource = span.resource.attributes if span.resource else {}
+    pid = values.get(attr.PROCESS_PID, resource.get(attr.PROCESS_PID, "?"))
     thread = values.get(attr.THREAD_NAME) or values.get(attr.THREAD_ID)
     return f"pid {pid} · {thread}" if thread else f"pid {pid}"
 
