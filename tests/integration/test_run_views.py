@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,7 +17,7 @@ from kedro.runner import ParallelRunner, SequentialRunner, ThreadRunner
 from otel_kedro.commands import main_group
 from otel_kedro.commands.ls import JSON_FIELDS
 from otel_kedro.testing import CapturedRun, run_session
-from tests.support.kedro_projects import EXAMPLE_NODES, copy_example
+from tests.support.kedro_projects import BIN, EXAMPLE_NODES, clean_env, copy_example
 
 DATA_PROCESSING = {"check_quality", "clean_sales", "add_features", "aggregate_daily"}
 
@@ -86,6 +87,29 @@ class TestLs:
         assert failing["result"] == "failure"
         assert failing["pipeline"] == "data_processing"
         assert failing["nodes_failed"] == 1
+
+    def test_console_script_in_a_project_prints_json_only(
+        self, runs: dict[str, CapturedRun]
+    ) -> None:
+        """Run as users do, from the project folder: the project's configured output_dir is
+        read, and nothing Kedro logs while loading it mixes with the JSON on stdout.
+        """
+        project = runs["sequential"].folder.parents[1] / "retail-demo"
+        done = subprocess.run(
+            [str(BIN / "otel-kedro"), "ls", "--format", "json", "--limit", "2"],
+            cwd=project,
+            env=clean_env(OTEL_KEDRO_OUTPUT_DIR=_base(runs)),
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr
+        records = json.loads(done.stdout)
+        assert [r["folder"] for r in records] == [
+            str(runs["failing"].folder),
+            str(runs["parallel"].folder),
+        ]
 
     def test_filters_and_limit(self, runs: dict[str, CapturedRun]) -> None:
         def folders(*args: str) -> list[str]:

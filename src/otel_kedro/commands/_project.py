@@ -85,8 +85,20 @@ def runs_base(project: str | None, env: str | None, runs_dir: str | None) -> Pat
     """
     if runs_dir is not None:
         return Path(runs_dir).resolve()
+    import logging
+    import warnings
+
     root = project_root(project)
-    return load(root, env, package_name_of(root)).settings.output_dir
+    # Kedro logs its logging set-up and config-loader deprecations on stdout, which would mix
+    # with `ls --format json`; configuration problems are reported by `otel-kedro check`.
+    previous = logging.root.manager.disable
+    logging.disable(logging.WARNING)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return load(root, env, package_name_of(root)).settings.output_dir
+    finally:
+        logging.disable(previous)
 
 
 def find_run(run: str | None, project: str | None, env: str | None, runs_dir: str | None) -> Path:
