@@ -126,8 +126,8 @@ class TestLs:
         assert result.exit_code == 0
         for captured in runs.values():
             assert captured.folder.name in result.output
-        for runner in ("SequentialRunner", "ThreadRunner", "ParallelRunner"):
-            assert runner in result.output
+        for runner in ("Sequential", "Thread", "Parallel"):
+            assert f" {runner} " in result.output
         assert "failure" in result.output
 
 

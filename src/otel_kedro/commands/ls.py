@@ -96,19 +96,28 @@ def _table(listed: list[ListedRun], base: object) -> None:
 
     from otel_kedro.commands._text import result, seconds, size, when
 
-    table = Table(title=f"runs in {base}", title_justify="left")
-    for header in ("run", "start (UTC)", "pipeline", "runner", "env", "result"):
-        table.add_column(header)
-    for header in ("duration", "nodes ok/failed", "CPU", "peak RSS"):
-        table.add_column(header, justify="right")
-    table.add_column("delivered")
+    table = Table(
+        title=f"runs in {base}",
+        title_justify="left",
+        box=None,
+        pad_edge=False,
+        header_style="bold underline",
+    )
+    table.add_column("run", no_wrap=True)
+    table.add_column("start (UTC)", no_wrap=True)  # month-day and time: the run id has the year
+    for header in ("pipeline", "runner", "env", "result"):
+        table.add_column(header, no_wrap=True)
+    for header in ("duration", "ok/fail", "CPU", "peak RSS"):
+        table.add_column(header, justify="right", no_wrap=True)
+    table.add_column("sent", no_wrap=True)
     for item in listed:
         record = as_record(item)
+        runner = record["runner"] or "—"
         table.add_row(
             item.view.folder.name,
-            when(item.view.start_ns),
+            when(item.view.start_ns)[5:],
             record["pipeline"] or "—",
-            record["runner"] or "—",
+            runner.removesuffix("Runner") if runner != "Runner" else runner,
             record["env"] or "default",
             result(item.view.result),
             seconds(item.view.duration_s),
@@ -117,7 +126,7 @@ def _table(listed: list[ListedRun], base: object) -> None:
             size(item.view.usage.peak_rss),
             "yes" if item.delivered else "no",
         )
-    Console().print(table)
+    Console(highlight=False).print(table)
     skipped = sum(item.view.skipped_lines for item in listed)
     if skipped:
         click.echo(f"({skipped} unreadable lines skipped: torn or garbage)", err=True)
