@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, Generic, TypeVar
 
@@ -110,9 +110,11 @@ def read_spans(folder: Path) -> Decoded[ReadableSpan]:
     return _read_lines(folder / TRACES_FILE, _spans_of_request)
 
 
-def read_metrics(folder: Path) -> Decoded[MetricsData]:
-    """Every request line of a run folder's ``metrics.jsonl``, as one ``MetricsData`` each."""
-    return _read_lines(folder / METRICS_FILE, lambda document: [_metrics_data(document)])
+def read_metrics(folder: Path, names: Collection[str] | None = None) -> Decoded[MetricsData]:
+    """Every request line of a run folder's ``metrics.jsonl``, as one ``MetricsData`` each
+    (only the metrics called ``names``, when given: the others are not even decoded).
+    """
+    return _read_lines(folder / METRICS_FILE, lambda document: [_metrics_data(document, names)])
 
 
 def _read_lines(path: Path, decode: Callable[[dict[str, Any]], list[_T]]) -> Decoded[_T]:
@@ -307,7 +309,7 @@ def _metric(document: Mapping[str, Any]) -> Metric | None:
     )
 
 
-def _metrics_data(document: Mapping[str, Any]) -> MetricsData:
+def _metrics_data(document: Mapping[str, Any], names: Collection[str] | None = None) -> MetricsData:
     from opentelemetry.sdk.metrics.export import MetricsData, ResourceMetrics, ScopeMetrics
 
     resources = []
@@ -316,7 +318,11 @@ def _metrics_data(document: Mapping[str, Any]) -> MetricsData:
         scopes = []
         for scope_metrics in resource_metrics.get("scopeMetrics", []):
             scope_url = scope_metrics.get("schemaUrl", "")
-            metrics = [_metric(m) for m in scope_metrics.get("metrics", [])]
+            metrics = [
+                _metric(m)
+                for m in scope_metrics.get("metrics", [])
+                if names is None or m.get("name") in names
+            ]
             scopes.append(
                 ScopeMetrics(
                     _scope(scope_metrics.get("scope", {}), scope_url),

@@ -29,6 +29,10 @@ KIND_OTHER = "span"
 STATUS_OK = "ok"
 STATUS_ERROR = "error"
 STATUS_UNSET = "unset"
+# The metrics the views read (the tree's CPU time, RSS and high-water mark).
+_USAGE_METRICS = frozenset(
+    {attr.PROCESS_CPU_TIME, attr.PROCESS_MEMORY_USAGE, attr.KEDRO_PROCESS_MEMORY_PEAK}
+)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -157,10 +161,8 @@ def _failure(span: ReadableSpan) -> Failure | None:
 
 
 def _status(span: ReadableSpan) -> str:
-    from opentelemetry.trace import StatusCode
-
-    code = span.status.status_code
-    return {StatusCode.OK: STATUS_OK, StatusCode.ERROR: STATUS_ERROR}.get(code, STATUS_UNSET)
+    name = span.status.status_code.name  # OK, ERROR or UNSET
+    return {"OK": STATUS_OK, "ERROR": STATUS_ERROR}.get(name, STATUS_UNSET)
 
 
 def _lane(span: ReadableSpan) -> str:
@@ -304,7 +306,7 @@ def read_run(folder: Path, *, metrics: bool = True) -> RunView:
             versions["otel-kedro"] = scope.version
     usage = UsageSeries()
     if metrics:
-        decoded_metrics = read_metrics(folder)
+        decoded_metrics = read_metrics(folder, _USAGE_METRICS)
         skipped += decoded_metrics.skipped_lines
         usage = usage_series(decoded_metrics.items, start_ns)
     exit_code = command.attributes.get(attr.PROCESS_EXIT_CODE) if command else None
