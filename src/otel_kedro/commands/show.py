@@ -21,10 +21,10 @@ BAR_WIDTH: Final = 50
 
 @click.command()
 @click.argument("run", required=False)
-@click.option("--datasets/--no-datasets", default=True, help="Show LOAD/SAVE spans in the tree.")
+@click.option("--no-datasets", is_flag=True, help="Leave LOAD/SAVE spans out of the tree.")
 @runs_options
 def show(
-    run: str | None, datasets: bool, project: str | None, env: str | None, runs_dir: str | None
+    run: str | None, no_datasets: bool, project: str | None, env: str | None, runs_dir: str | None
 ) -> None:
     """Show a run (a run id, a unique prefix, a folder; default: the newest run)."""
     from rich.console import Console
@@ -34,7 +34,7 @@ def show(
     view = read_run(find_run(run, project, env, runs_dir))
     console = Console(highlight=False)
     _facts(console, view)
-    _tree(console, view, datasets=datasets)
+    _tree(console, view, datasets=not no_datasets)
     _nodes(console, view)
     _timeline(console, view)
     _failures(console, view)
