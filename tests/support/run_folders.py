@@ -82,6 +82,10 @@ def write_run(
             span.record_exception(ValueError(node.error))
             span.set_status(Status(StatusCode.ERROR, f"ValueError: {node.error}"))
         span.end(end_time=begin + int(node.seconds * SECOND))
+    failed = [n for n in nodes if n.error]
+    if failed and result == "failure":  # as real runs do: the run span records it too
+        run.record_exception(ValueError(failed[0].error))
+        run.set_status(Status(StatusCode.ERROR, f"ValueError: {failed[0].error}"))
     run.end(end_time=end_ns)
     line = json.dumps(encode_spans(memory.get_finished_spans()).to_dict())
     (folder / "traces.jsonl").write_text(line + "\n", encoding="utf-8")

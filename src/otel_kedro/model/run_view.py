@@ -202,6 +202,21 @@ def _rows(spans: list[ReadableSpan]) -> list[SpanRow]:
     ]
 
 
+def _distinct_failures(rows: list[SpanRow]) -> tuple[Failure, ...]:
+    """Each exception once, on the innermost span that recorded it (a node's failure is also
+    recorded on the run and command spans), in start order.
+    """
+    seen: set[tuple[str, str]] = set()
+    found: list[tuple[int, Failure]] = []
+    failed = [(depth, row) for depth, row in tree(rows) if row.failure is not None]
+    for _, row in sorted(failed, key=lambda item: -item[0]):  # deepest first (stable)
+        failure = row.failure
+        if failure is not None and (failure.type, failure.message) not in seen:
+            seen.add((failure.type, failure.message))
+            found.append((row.start_ns, failure))
+    return tuple(failure for _, failure in sorted(found, key=lambda item: item[0]))
+
+
 def _strings(value: Any) -> tuple[str, ...]:
     if isinstance(value, (list, tuple)):
         return tuple(str(v) for v in value)
@@ -325,7 +340,7 @@ def read_run(folder: Path, *, metrics: bool = True) -> RunView:
         versions={k: v for k, v in versions.items() if v},
         spans=tuple(rows),
         nodes=nodes,
-        failures=tuple(r.failure for r in rows if r.failure is not None),
+        failures=_distinct_failures(rows),
         usage=usage,
         skipped_lines=skipped,
     )

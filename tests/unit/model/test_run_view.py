@@ -35,7 +35,10 @@ class TestReadRun:
         assert depths == [(0, "RUN __default__"), (1, "load"), (1, "train"), (1, "score")]
 
     def test_failure_is_read_from_the_exception_event(self, tmp_path: Path) -> None:
-        view = read_run(write_run(tmp_path / "r1", [FakeNode("boom", 0, 1, error="bad input")]))
+        """Recorded on the node and on the run span, the exception is listed once, on the node."""
+        nodes = [FakeNode("boom", 0, 1, error="bad input")]
+        view = read_run(write_run(tmp_path / "r1", nodes, result="failure"))
+        assert sum(1 for r in view.spans if r.failure) == 2
         (failure,) = view.failures
         assert (failure.span, failure.type, failure.message) == ("boom", "ValueError", "bad input")
         assert view.nodes[0].result == "failure"

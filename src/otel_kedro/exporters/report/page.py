@@ -193,7 +193,7 @@ def render(view: RunView, previous: Comparison | None = None, *, generator: str 
             f"<style>{_asset('report.css')}</style></head><body>",
             f"<header><h1>{escape(title)}{_badge(view.result)}</h1>",
             f'<div class="muted">{escape(_when(view.start_ns))} · {view.duration_s:.3f} s · '
-            f"{len(view.nodes)} nodes</div></header><main>",
+            f"{len(view.nodes)} node{'' if len(view.nodes) == 1 else 's'}</div></header><main>",
             _facts(view),
             _failures(view),
             '<section id="phases"><h2>Command and run</h2><div class="scroll">',
