@@ -198,10 +198,11 @@ class TestShow:
 
 
 class TestDiff:
-    def test_same_pipeline_compares_every_node(self, runs: dict[str, CapturedRun]) -> None:
-        result = _otel(
-            "diff", str(runs["sequential"].folder), str(runs["thread"].folder), "--threshold", "20%"
-        )
+    @pytest.mark.parametrize(("a", "b"), [("sequential", "thread"), ("thread", "parallel")])
+    def test_same_pipeline_compares_every_node(
+        self, runs: dict[str, CapturedRun], a: str, b: str
+    ) -> None:
+        result = _otel("diff", str(runs[a].folder), str(runs[b].folder), "--threshold", "20%")
         assert result.exit_code == 0, result.output
         table = result.output
         assert all(node in table for node in EXAMPLE_NODES)
