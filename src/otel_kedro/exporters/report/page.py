@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 from html import escape
-from importlib import resources
+from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
 from otel_kedro.exporters.report.charts import axis_of, phases_svg, usage_svg, waterfall_svg
@@ -24,7 +24,7 @@ CHANGES_SHOWN: Final = 30
 def _asset(name: str) -> str:
     """The page's stylesheet or script, inlined (read once per process)."""
     if name not in _ASSETS:
-        _ASSETS[name] = resources.files(__package__).joinpath(name).read_text(encoding="utf-8")
+        _ASSETS[name] = (Path(__file__).parent / name).read_text(encoding="utf-8")
     return _ASSETS[name]
 
 
