@@ -84,8 +84,10 @@ class TestLs:
                 "success", len(EXAMPLE_NODES), 0,
             )  # fmt: skip
             assert record["pipeline"] == "__default__"
+            assert record["pipelines"] == ["__default__"]
         assert failing["result"] == "failure"
         assert failing["pipeline"] == "data_processing"
+        assert failing["pipelines"] == ["data_processing"]
         assert failing["nodes_failed"] == 1
 
     def test_console_script_in_a_project_prints_json_only(

@@ -106,7 +106,8 @@ class RunView:
 
     folder: Path
     run_id: str
-    pipeline: str
+    pipeline: str  # cicd.pipeline.name: ``__default__``, ``a`` or ``a+b``
+    pipelines: tuple[str, ...]  # each pipeline of the run (``kedro run --pipelines a,b``)
     runner: str
     env: str
     result: str
@@ -330,6 +331,7 @@ def read_run(folder: Path, *, metrics: bool = True) -> RunView:
         folder=folder,
         run_id=run_id,
         pipeline=_text(run_values, attr.CICD_PIPELINE_NAME),
+        pipelines=_strings(run_values.get(attr.KEDRO_PIPELINE_NAMES)),
         runner=_text(run_values, attr.KEDRO_RUNNER),
         env=_text(run_values, attr.KEDRO_ENV),
         result=result,

@@ -40,7 +40,7 @@ def list_runs(
     listed = []
     for folder in run_folders(base):
         view = read_run(folder)
-        if pipeline is not None and pipeline not in view.pipeline.split(","):
+        if pipeline is not None and pipeline not in (view.pipeline, *view.pipelines):
             continue
         if result is not None and view.result != result:
             continue
