@@ -64,7 +64,7 @@ def _ticks(axis: TimeAxis, y: float, height: float) -> str:
     seconds = axis.seconds()
     step = next(
         (s for s in (0.001, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300, 600, 1800, 3600)
-         if seconds / s <= 10),
+         if seconds / s <= axis.width / 110),  # a tick every 110 px or more
         7200,
     )  # fmt: skip
     parts = []
