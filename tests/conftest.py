@@ -39,6 +39,9 @@ _FILE_GROUPS = {
     "tests/unit/processors/test_cli_args.py": "cli_args",
     # CPU-rate and peak-memory workloads, judged against their own wall clock.
     "tests/unit/sources/process/test_sampler.py": "timing",
+    # Module fixtures: real runs of the example read back by ls/show/diff and the report page.
+    "tests/integration/test_run_views.py": "run_views",
+    "tests/integration/test_report_page.py": "report_page",
 }
 _TEST_GROUPS = {
     # A run with a dead collector or a silent Heap against a baseline run, by wall clock.

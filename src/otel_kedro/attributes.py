@@ -58,6 +58,10 @@ KEDRO_NODE_TAGS: Final = "kedro.node.tags"
 KEDRO_NODE_INPUTS: Final = "kedro.node.inputs"
 KEDRO_NODE_OUTPUTS: Final = "kedro.node.outputs"
 CODE_FUNCTION_NAME: Final = "code.function.name"
+# The thread a node ran on (general semantic conventions): with process.pid of the resource,
+# the lane of the node in `otel-kedro show` and the report.
+THREAD_ID: Final = "thread.id"
+THREAD_NAME: Final = "thread.name"
 # Node usage (see sources/node_usage.py for what each figure means and when it is exact).
 KEDRO_NODE_CPU_TIME: Final = "kedro.node.cpu.time"
 KEDRO_NODE_MEMORY_PEAK: Final = "kedro.node.memory.peak"

@@ -133,6 +133,37 @@ def chain_registry(nodes: int) -> str:
         """
 
 
+def layered_registry(nodes: int, width: int) -> str:
+    """Registry source for ``nodes`` trivial nodes in layers of ``width``: each node reads two
+    outputs of the layer before it (a pipeline shaped like a real one, for the report's scale).
+    """
+    return f"""
+        from kedro.pipeline import Pipeline, node, pipeline
+
+
+        def make():
+            return 1
+
+
+        def combine(left, right):
+            return left + right
+
+
+        def register_pipelines():
+            width, total = {width}, {nodes}
+            nodes = [node(make, None, f"d0_{{i}}", name=f"n0_{{i}}") for i in range(width)]
+            layer = 1
+            while len(nodes) < total:
+                for i in range(min(width, total - len(nodes))):
+                    inputs = [f"d{{layer - 1}}_{{i}}", f"d{{layer - 1}}_{{(i + 1) % width}}"]
+                    nodes.append(
+                        node(combine, inputs, f"d{{layer}}_{{i}}", name=f"n{{layer}}_{{i}}")
+                    )
+                layer += 1
+            return {{"__default__": pipeline(nodes)}}
+        """
+
+
 PROBE_REGISTRY = """
     import os
     import subprocess

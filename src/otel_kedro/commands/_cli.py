@@ -11,10 +11,16 @@ import click
 
 from otel_kedro.commands.check import check
 from otel_kedro.commands.consent import consent
+from otel_kedro.commands.diff import diff
+from otel_kedro.commands.ls import ls
 from otel_kedro.commands.replay import replay
+from otel_kedro.commands.report import report
 from otel_kedro.commands.run import click_command as run_command
+from otel_kedro.commands.show import show
 
-COMMANDS: tuple[click.Command, ...] = (consent, check, replay, run_command())
+COMMANDS: tuple[click.Command, ...] = (
+    consent, check, replay, run_command(), ls, show, report, diff
+)  # fmt: skip
 
 
 @click.group(name="otel-kedro")

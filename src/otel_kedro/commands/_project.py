@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -83,3 +83,48 @@ def package_name_of(project: Path) -> str | None:
         return str(_get_project_metadata(project).package_name)
     except Exception:  # noqa: BLE001 - only used to name the project in hashed form
         return None
+
+
+def runs_options(function: Any) -> Any:
+    """``--project``, ``--env`` and ``--runs-dir``: where the run folders of a command are."""
+    function = click.option(
+        "--runs-dir",
+        type=click.Path(file_okay=False),
+        default=None,
+        help="Folder of run folders (default: the project's output_dir).",
+    )(function)
+    return project_option(env_option(function))
+
+
+def runs_base(project: str | None, env: str | None, runs_dir: str | None) -> Path:
+    """The folder whose run folders a command reads: ``--runs-dir``, else the project's
+    configured ``output_dir``.
+    """
+    if runs_dir is not None:
+        return Path(runs_dir).resolve()
+    import logging
+    import warnings
+
+    root = project_root(project)
+    # Kedro logs its logging set-up and config-loader deprecations on stdout, which would mix
+    # with `ls --format json`; configuration problems are reported by `otel-kedro check`.
+    previous = logging.root.manager.disable
+    logging.disable(logging.WARNING)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return load(root, env, package_name_of(root)).settings.output_dir
+    finally:
+        logging.disable(previous)
+
+
+def find_run(run: str | None, project: str | None, env: str | None, runs_dir: str | None) -> Path:
+    """The run folder a command argument names (path, run id, unique prefix, or the newest)."""
+    from otel_kedro.model.run_folder import RunNotFoundError, is_run_folder, resolve_run
+
+    if run is not None and is_run_folder(Path(run)):
+        return Path(run).resolve()
+    try:
+        return resolve_run(runs_base(project, env, runs_dir), run)
+    except RunNotFoundError as error:
+        raise click.ClickException(str(error)) from None

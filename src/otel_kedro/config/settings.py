@@ -180,6 +180,11 @@ class Settings:
         "also sample PSS and USS (costly: about 6 ms per 300 MB process per sample)",
     )
     summary: bool = setting(True, parse_bool, "print the end-of-run summary")
+    report: bool = setting(
+        True,
+        parse_bool,
+        "write `report.html`, a self-contained page of the run, into its folder at the end",
+    )
     heap: bool = setting(
         False, parse_bool, "with consent, also send kedro-telemetry-compatible Heap events"
     )

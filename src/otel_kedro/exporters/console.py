@@ -33,7 +33,11 @@ def _size(size: float) -> str:
 
 
 def format_summary(
-    summary: UsageSummary, result: str, nodes: Sequence[ReadableSpan], folder: Path
+    summary: UsageSummary,
+    result: str,
+    nodes: Sequence[ReadableSpan],
+    folder: Path,
+    report: Path | None = None,
 ) -> str:
     """The summary block: wall time, result, memory, CPU, top nodes, and the run folder."""
     lines = [
@@ -63,4 +67,6 @@ def format_summary(
     if not sys.platform.startswith("linux"):  # Linux's caveats are in the README, not every run
         lines.extend(f"  note: {note}" for note in summary.approximations)
     lines.append(f"  files   {folder}")
+    if report is not None:
+        lines.append(f"  report  {report}")
     return "\n".join(lines)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, Generic, TypeVar
 
@@ -30,6 +30,8 @@ if TYPE_CHECKING:
 TRACES_FILE: Final = "traces.jsonl"
 METRICS_FILE: Final = "metrics.jsonl"
 DELIVERY_FILE: Final = "delivery.json"
+INFO_FILE: Final = "info.json"
+REPORT_FILE: Final = "report.html"
 
 _T = TypeVar("_T")
 
@@ -47,14 +49,72 @@ def duration_s(span: ReadableSpan) -> float:
     return max(0, (span.end_time or 0) - (span.start_time or 0)) / 1e9
 
 
+class RunNotFoundError(LookupError):
+    """A run named on the command line is not there, or the name fits several runs."""
+
+
+def is_run_folder(path: Path) -> bool:
+    """Whether ``path`` is a run folder: a directory holding ``traces.jsonl`` or ``info.json``."""
+    return path.is_dir() and ((path / TRACES_FILE).is_file() or (path / INFO_FILE).is_file())
+
+
+def run_folders(base: Path) -> list[Path]:
+    """The run folders directly under ``base``, newest first.
+
+    Folder names start with the run id, a UTC timestamp, so they sort by start; the folder's
+    modification time breaks ties and orders runs whose id is not a timestamp.
+    """
+    if not base.is_dir():
+        return []
+    found = [p for p in base.iterdir() if not p.is_symlink() and is_run_folder(p)]
+    return sorted(found, key=lambda p: (p.name[:1].isdigit(), p.name, _mtime(p)), reverse=True)
+
+
+def _mtime(path: Path) -> int:
+    try:
+        return path.stat().st_mtime_ns
+    except OSError:
+        return 0
+
+
+def resolve_run(base: Path, ref: str | None) -> Path:
+    """The run folder ``ref`` names: a folder path, a run id or a unique prefix of one (a
+    folder name under ``base``), or, for None, the newest run under ``base``.
+    """
+    if ref is None:
+        folders = run_folders(base)
+        if not folders:
+            raise RunNotFoundError(f"no run folders in {base}; run `kedro run` first.")
+        return folders[0]
+    path = Path(ref)
+    if is_run_folder(path):
+        return path.resolve()
+    folders = run_folders(base)
+    exact = [p for p in folders if p.name == ref]
+    matches = exact or [p for p in folders if p.name.startswith(ref)]
+    if len(matches) == 1:
+        return matches[0]
+    if not matches:
+        raise RunNotFoundError(
+            f"no run {ref!r}: not a run folder, and no run in {base} starts with it "
+            "(see `otel-kedro ls`)."
+        )
+    names = ", ".join(p.name for p in matches[:5]) + (", ..." if len(matches) > 5 else "")
+    raise RunNotFoundError(
+        f"{ref!r} fits {len(matches)} runs in {base} ({names}); give more of the run id."
+    )
+
+
 def read_spans(folder: Path) -> Decoded[ReadableSpan]:
     """Every span of a run folder's ``traces.jsonl``, in file order."""
     return _read_lines(folder / TRACES_FILE, _spans_of_request)
 
 
-def read_metrics(folder: Path) -> Decoded[MetricsData]:
-    """Every request line of a run folder's ``metrics.jsonl``, as one ``MetricsData`` each."""
-    return _read_lines(folder / METRICS_FILE, lambda document: [_metrics_data(document)])
+def read_metrics(folder: Path, names: Collection[str] | None = None) -> Decoded[MetricsData]:
+    """Every request line of a run folder's ``metrics.jsonl``, as one ``MetricsData`` each
+    (only the metrics called ``names``, when given: the others are not even decoded).
+    """
+    return _read_lines(folder / METRICS_FILE, lambda document: [_metrics_data(document, names)])
 
 
 def _read_lines(path: Path, decode: Callable[[dict[str, Any]], list[_T]]) -> Decoded[_T]:
@@ -249,7 +309,7 @@ def _metric(document: Mapping[str, Any]) -> Metric | None:
     )
 
 
-def _metrics_data(document: Mapping[str, Any]) -> MetricsData:
+def _metrics_data(document: Mapping[str, Any], names: Collection[str] | None = None) -> MetricsData:
     from opentelemetry.sdk.metrics.export import MetricsData, ResourceMetrics, ScopeMetrics
 
     resources = []
@@ -258,7 +318,11 @@ def _metrics_data(document: Mapping[str, Any]) -> MetricsData:
         scopes = []
         for scope_metrics in resource_metrics.get("scopeMetrics", []):
             scope_url = scope_metrics.get("schemaUrl", "")
-            metrics = [_metric(m) for m in scope_metrics.get("metrics", [])]
+            metrics = [
+                _metric(m)
+                for m in scope_metrics.get("metrics", [])
+                if names is None or m.get("name") in names
+            ]
             scopes.append(
                 ScopeMetrics(
                     _scope(scope_metrics.get("scope", {}), scope_url),

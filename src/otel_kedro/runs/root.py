@@ -140,6 +140,9 @@ class RunRoot:
         if destination.journal is not None:
             destination.journal.run_started(" ".join(sys.argv), str(Path.cwd()))
         recovered = self._complete_dead_runs(settings.output_dir, destination)
+        if settings.report:
+            # First of the after-close callbacks: the page is on disk before delivery waits.
+            destination.after_close.append(_write_report)
         if configuration.consent.granted:
             self._add_remote_delivery(
                 destination, configuration, project_path, vocabulary, recovered
@@ -495,6 +498,16 @@ class RunRoot:
         """A save ended."""
         if node is not None:
             self._nodes.dataset_saved(node.name, dataset, data)
+
+
+def _write_report(folder: Path) -> None:
+    """Write the run's ``report.html`` once its files are complete; never raises."""
+    from otel_kedro.runs.views import write_run_report
+
+    try:
+        write_run_report(folder)
+    except Exception as error:  # noqa: BLE001 - the report is a bonus; the run is on disk
+        warn_once(f"cannot write report.html in {folder} ({error!r}); `otel-kedro report` retries.")
 
 
 def _vocabulary(command: Command | None) -> Vocabulary | None:

@@ -141,8 +141,11 @@ class RunUsage:
             self._conduct.close()
         if self._settings.summary:
             from otel_kedro.exporters.console import format_summary
+            from otel_kedro.model.run_folder import REPORT_FILE
 
-            print(format_summary(summary, result, nodes, self._folder), file=sys.stderr)  # noqa: T201
+            report = self._folder / REPORT_FILE if self._settings.report else None
+            text = format_summary(summary, result, nodes, self._folder, report)
+            print(text, file=sys.stderr)  # noqa: T201
         return summary
 
     def _write_durations(self, result: str) -> list[ReadableSpan]:

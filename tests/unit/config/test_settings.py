@@ -41,6 +41,7 @@ FIELDS = {
     "sample_interval": ("float | None", None),
     "pss": ("bool", False),
     "summary": ("bool", True),
+    "report": ("bool", True),
     "heap": ("bool", False),
     "heap_endpoint": ("str", "https://heapanalytics.com/api/track"),
     "heap_app_id": ("str", "2388822444"),

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
+import os
 import threading
 import time
 from typing import TYPE_CHECKING, Any
@@ -275,7 +276,13 @@ class NodeTracker:
             node.name,
             context=scope.parent,
             kind=SpanKind.INTERNAL,
-            attributes=_node_attributes(node),
+            attributes={
+                **_node_attributes(node),
+                # The worker's own pid: a forked worker keeps its parent's resource.
+                attr.PROCESS_PID: os.getpid(),
+                attr.THREAD_ID: threading.get_native_id(),
+                attr.THREAD_NAME: threading.current_thread().name,
+            },
             start_time=start,
         )
         node_context = trace.set_span_in_context(span, scope.parent)

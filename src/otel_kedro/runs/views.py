@@ -1,0 +1,91 @@
+"""What the `ls`, `show`, `report` and `diff` commands and the end-of-run report share: runs read
+from their folders with the one reader, the previous run of a pipeline, and writing the report.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import TYPE_CHECKING, Final
+
+from otel_kedro import __version__
+from otel_kedro.model.run_folder import REPORT_FILE, run_folders
+from otel_kedro.model.run_view import RunView, read_run
+
+if TYPE_CHECKING:
+    from otel_kedro.model.comparison import Comparison
+
+# How many older run folders are read to find the previous run of the same pipeline.
+PREVIOUS_SEARCH: Final = 20
+
+
+@dataclasses.dataclass(frozen=True)
+class ListedRun:
+    """A run as `otel-kedro ls` lists it."""
+
+    view: RunView
+    delivered: tuple[str, ...]  # the destinations that acknowledged it (delivery.json)
+
+
+def list_runs(
+    base: Path,
+    *,
+    limit: int | None = None,
+    pipeline: str | None = None,
+    result: str | None = None,
+) -> list[ListedRun]:
+    """Runs under ``base``, newest first, filtered by pipeline name and result."""
+    from otel_kedro.exporters.delivery import delivered
+
+    listed = []
+    for folder in run_folders(base):
+        view = read_run(folder)
+        if pipeline is not None and pipeline not in (view.pipeline, *view.pipelines):
+            continue
+        if result is not None and view.result != result:
+            continue
+        listed.append(ListedRun(view, tuple(sorted(delivered(folder)))))
+        if limit is not None and len(listed) >= limit:
+            break
+    return listed
+
+
+def previous_run(view: RunView) -> RunView | None:
+    """The newest run of the same pipeline that started before ``view``, beside it."""
+    folders = run_folders(view.folder.parent)
+    here = [i for i, folder in enumerate(folders) if folder.resolve() == view.folder.resolve()]
+    older = folders[here[0] + 1 :] if here else folders
+    checked = 0
+    for folder in older:
+        if checked >= PREVIOUS_SEARCH:
+            break
+        candidate = read_run(folder, metrics=False)
+        if not candidate.start_ns or candidate.start_ns >= view.start_ns:
+            continue
+        checked += 1
+        if candidate.pipeline == view.pipeline and candidate.nodes:
+            return candidate
+    return None
+
+
+def comparison_with_previous(view: RunView, threshold: float | None = None) -> Comparison | None:
+    """``view`` compared with the previous run of its pipeline, if there is one."""
+    from otel_kedro.model.comparison import DEFAULT_THRESHOLD, compare
+
+    previous = previous_run(view)
+    if previous is None:
+        return None
+    return compare(previous, view, DEFAULT_THRESHOLD if threshold is None else threshold)
+
+
+def write_run_report(folder: Path, output: Path | None = None) -> Path:
+    """Write the HTML report of the run in ``folder`` (to ``report.html`` there by default)."""
+    from otel_kedro.exporters.report import write_report
+
+    view = read_run(folder)
+    return write_report(
+        view,
+        output or folder / REPORT_FILE,
+        comparison_with_previous(view),
+        generator=f"otel-kedro {__version__}",
+    )
