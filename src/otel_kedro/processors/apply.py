@@ -93,6 +93,7 @@ def process_span(span: ReadableSpan, chain: Chain, resource: Resource) -> Readab
     link_attributes = [dict(k.attributes) if k.attributes else {} for k in old_links]
     attributes = chain.attributes(original)
     events = [chain.attributes(a) for a in event_attributes]
+    event_names = [chain.text(e.name) for e in old_events]
     links = [chain.attributes(a) for a in link_attributes]
     name = chain.text(span.name)
     status = span.status
@@ -103,14 +104,15 @@ def process_span(span: ReadableSpan, chain: Chain, resource: Resource) -> Readab
         and description == status.description
         and _unchanged(attributes, original)
         and all(map(_unchanged, events, event_attributes))
+        and all(new == e.name for new, e in zip(event_names, old_events, strict=True))
         and all(map(_unchanged, links, link_attributes))
     ):
         return span
     new_events = BoundedList.from_seq(
         None,
         [
-            Event(event.name, _bounded(processed, event.dropped_attributes), event.timestamp)
-            for processed, event in zip(events, old_events, strict=True)
+            Event(name, _bounded(processed, event.dropped_attributes), event.timestamp)
+            for name, processed, event in zip(event_names, events, old_events, strict=True)
         ],
     )
     new_events.dropped = span.dropped_events

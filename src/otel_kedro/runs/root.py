@@ -107,8 +107,13 @@ class RunRoot:
         pipeline: Any,
         catalog: Any,
         configuration: Configuration,
+        credentials: Mapping[str, Any] | None = None,
     ) -> None:
-        """Open the run's folder and span; publish its context for workers and subprocesses."""
+        """Open the run's folder and span; publish its context for workers and subprocesses.
+
+        ``credentials`` is Kedro's credentials configuration: with the runtime params and the
+        OTLP secrets, every value of it is redacted from everything this run records.
+        """
         run_id = str(run_params.get("run_id") or "")
         for problem in configuration.problems:
             warn_once(problem)
@@ -118,8 +123,13 @@ class RunRoot:
         project_path = Path(str(run_params.get("project_path") or ".")).resolve()
         command = self._recorder.current()
         vocabulary = _vocabulary(command)
+        known = _known_values(run_params, credentials)
         chain = destination_chain(
-            settings.privacy, "files", vocabulary=vocabulary, project_path=project_path
+            settings.privacy,
+            "files",
+            vocabulary=vocabulary,
+            project_path=project_path,
+            known_values=known,
         )
         try:
             destination = self._tracing.open_destination(
@@ -133,7 +143,7 @@ class RunRoot:
             )
             return
         if configuration.consent.granted:
-            self._add_remote_delivery(destination, configuration, project_path, vocabulary)
+            self._add_remote_delivery(destination, configuration, project_path, vocabulary, known)
         tracer = self._tracing.tracer(settings.service_name)
         with self._lock:
             inbound = self._environment.inbound()
@@ -164,6 +174,7 @@ class RunRoot:
             dataset_spans=settings.dataset_spans,
             chain=spec_to_json(settings.privacy.files, settings.privacy),
             project_path=str(project_path),
+            known_values=tuple(sorted(known)),
         )
         with self._lock:
             self._runs[run_id] = _Run(
@@ -243,6 +254,7 @@ class RunRoot:
         configuration: Configuration,
         project_path: Path,
         vocabulary: Vocabulary | None,
+        known: frozenset[str],
     ) -> None:
         """Consent given: deliver the run's files over OTLP, and to Heap when opted in, once
         the run ends; all destinations share one bounded wait.
@@ -251,7 +263,7 @@ class RunRoot:
 
         settings = configuration.settings
         package = configuration.package_name
-        jobs = remote_jobs(settings, project_path, vocabulary, package)
+        jobs = remote_jobs(settings, project_path, vocabulary, package, known_values=known)
         if jobs:
             destination.after_close.append(
                 functools.partial(deliver_in_background, jobs=jobs, wait_s=settings.delivery_wait)
@@ -336,7 +348,9 @@ class RunRoot:
         run_span = trace.get_current_span(parent).get_span_context()
         spec, privacy = spec_from_json(handoff.chain)
         project_path = Path(handoff.project_path) if handoff.project_path else None
-        chain = chain_of(spec, privacy, project_path=project_path)
+        chain = chain_of(
+            spec, privacy, project_path=project_path, known_values=handoff.known_values
+        )
         scope = RunScope(
             tracer=self._tracing.tracer(handoff.service_name),
             parent=parent,
@@ -380,6 +394,20 @@ class RunRoot:
         """A save ended."""
         if node is not None:
             self._nodes.dataset_saved(node.name, dataset, data)
+
+
+def _known_values(
+    run_params: Mapping[str, Any], credentials: Mapping[str, Any] | None
+) -> frozenset[str]:
+    """Every value this run knows is sensitive: each leaf of the runtime params (``--params``)
+    and of the credentials, OTLP header values and endpoint userinfo.
+    """
+    from otel_kedro.exporters.otlp import credential_values
+    from otel_kedro.processors.redaction import known_values
+
+    return known_values(
+        run_params.get("runtime_params") or {}, credentials or {}, credential_values(os.environ)
+    )
 
 
 def _vocabulary(command: Command | None) -> Vocabulary | None:
