@@ -11,9 +11,10 @@ import click
 
 from otel_kedro.commands.check import check
 from otel_kedro.commands.consent import consent
+from otel_kedro.commands.prune import prune
 from otel_kedro.commands.replay import replay
 
-COMMANDS: tuple[click.Command, ...] = (consent, check, replay)
+COMMANDS: tuple[click.Command, ...] = (consent, check, replay, prune)
 
 
 @click.group(name="otel-kedro")

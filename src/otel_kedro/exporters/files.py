@@ -21,6 +21,7 @@ from pathlib import Path
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
+from otel_kedro.exporters.vcs import ignore_in_version_control
 from otel_kedro.model.run_folder import TRACES_FILE
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
@@ -79,6 +80,7 @@ def create_run_folder(output_dir: Path, run_id: str) -> Path:
     two runs never share a folder even when their ids are equal.
     """
     output_dir.mkdir(parents=True, exist_ok=True)
+    ignore_in_version_control(output_dir)
     stem = _UNSAFE.sub("_", run_id).strip("._") or "run"
     while True:
         folder = output_dir / f"{stem}-{secrets.token_hex(3)}"

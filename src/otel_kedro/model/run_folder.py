@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 TRACES_FILE: Final = "traces.jsonl"
 METRICS_FILE: Final = "metrics.jsonl"
 DELIVERY_FILE: Final = "delivery.json"
+INFO_FILE: Final = "info.json"
 
 _T = TypeVar("_T")
 
@@ -269,3 +270,16 @@ def _metrics_data(document: Mapping[str, Any]) -> MetricsData:
         resource = _resource(resource_metrics.get("resource", {}), schema_url)
         resources.append(ResourceMetrics(resource, scopes, schema_url))
     return MetricsData(resources)
+
+
+def is_run_folder(path: Path) -> bool:
+    """Whether ``path`` is a run folder otel-kedro wrote: a real directory (never a symlink)
+    holding ``traces.jsonl`` or ``info.json``. The one place that decides it, for prune (and
+    every other command that must not touch anything else).
+    """
+    if path.is_symlink() or not path.is_dir():
+        return False
+    return any(
+        (path / name).is_file() and not (path / name).is_symlink()
+        for name in (TRACES_FILE, INFO_FILE)
+    )

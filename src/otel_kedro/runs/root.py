@@ -144,6 +144,10 @@ class RunRoot:
             return
         if configuration.consent.granted:
             self._add_remote_delivery(destination, configuration, project_path, vocabulary, known)
+        if settings.keep_runs is not None:
+            destination.after_close.append(
+                functools.partial(_keep_newest, settings.output_dir, settings.keep_runs)
+            )
         tracer = self._tracing.tracer(settings.service_name)
         with self._lock:
             inbound = self._environment.inbound()
@@ -394,6 +398,19 @@ class RunRoot:
         """A save ended."""
         if node is not None:
             self._nodes.dataset_saved(node.name, dataset, data)
+
+
+def _keep_newest(output_dir: Path, keep: int, _folder: Path) -> None:
+    """``keep_runs``: once a run's files are complete, remove the oldest run folders."""
+    from otel_kedro.runs.retention import keep_newest
+
+    try:
+        keep_newest(output_dir, keep)
+    except (OSError, ValueError) as error:
+        warn_once(
+            f"cannot remove old run folders under {output_dir} (setting keep_runs={keep}): "
+            f"{error}; remove them with `otel-kedro prune --keep {keep}`."
+        )
 
 
 def _known_values(

@@ -178,11 +178,14 @@ class TracingPipeline:
 
     def join_destination(self, folder: Path, parent: SpanContext, chain: Chain) -> Destination:
         """A writer for a worker process joining a run whose span is ``parent``: every span
-        is appended as it ends, because pool workers never run a final flush.
+        is appended as it ends, because pool workers never run a final flush. Its spans carry
+        the worker's own pid (a forked worker inherits its parent's resource).
         """
         from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 
-        processor = SimpleSpanProcessor(ProcessedSpanExporter(traces_exporter(folder), chain))
+        own = {"process.pid": os.getpid(), "process.parent_pid": os.getppid()}
+        exporter = ProcessedSpanExporter(traces_exporter(folder), chain, own)
+        processor = SimpleSpanProcessor(exporter)
         destination = Destination(folder=folder, processor=processor, announce=False)
         self._router.adopt(parent, destination)
         return destination
