@@ -40,7 +40,7 @@ def prune(
     output_dir = settings.output_dir
     folders = run_folders(output_dir)
     chosen = select(folders, keep=keep, older_than_s=age)
-    freed = 0
+    freed = done = 0
     for folder in chosen:
         if not dry_run:
             try:
@@ -49,9 +49,10 @@ def prune(
                 click.echo(f"otel-kedro: cannot remove {folder.path}: {error}", err=True)
                 continue
         freed += folder.size
+        done += 1
         click.echo(f"{'would remove' if dry_run else 'removed'} {folder.path.name}")
     verb = "would remove" if dry_run else "removed"
     click.echo(
-        f"{verb} {len(chosen)} of {len(folders)} run folders ({freed / 1e6:.1f} MB) "
+        f"{verb} {done} of {len(folders)} run folders ({freed / 1e6:.1f} MB) "
         f"under {output_dir}"
     )
