@@ -53,6 +53,5 @@ def prune(
         click.echo(f"{'would remove' if dry_run else 'removed'} {folder.path.name}")
     verb = "would remove" if dry_run else "removed"
     click.echo(
-        f"{verb} {done} of {len(folders)} run folders ({freed / 1e6:.1f} MB) "
-        f"under {output_dir}"
+        f"{verb} {done} of {len(folders)} run folders ({freed / 1e6:.1f} MB) under {output_dir}"
     )
