@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 from typing import Final
 
+from otel_kedro.diagnostics import warn_once
 from otel_kedro.model.run_folder import INFO_FILE, TRACES_FILE, is_run_folder
 
 _AGE: Final = re.compile(r"\s*([0-9]+(?:\.[0-9]+)?)\s*([smhdw])\s*")
@@ -109,3 +110,16 @@ def keep_newest(output_dir: Path, keep: int) -> int:
         remove(folder, output_dir)
         removed += 1
     return removed
+
+
+def apply_keep_runs(output_dir: Path, keep: int, _folder: Path) -> None:
+    """``keep_runs``, once a run's files are complete: remove the oldest run folders; a failure
+    is one warning, never the run's.
+    """
+    try:
+        keep_newest(output_dir, keep)
+    except (OSError, ValueError) as error:
+        warn_once(
+            f"cannot remove old run folders under {output_dir} (setting keep_runs={keep}): "
+            f"{error}; remove them with `otel-kedro prune --keep {keep}`."
+        )

@@ -29,6 +29,8 @@ from otel_kedro.config.privacy import spec_from_json, spec_to_json
 from otel_kedro.diagnostics import warn_once
 from otel_kedro.exporters.delivery import deliver_in_background
 from otel_kedro.runs.chains import chain_of, destination_chain
+from otel_kedro.runs.retention import apply_keep_runs
+from otel_kedro.runs.sensitive import for_workers, known_values_of
 from otel_kedro.runs.tracing import Destination, TracingPipeline
 from otel_kedro.sources.kedro.nodes import NodeTracker, RunScope
 from otel_kedro.sources.kedro.propagation import (
@@ -123,7 +125,7 @@ class RunRoot:
         project_path = Path(str(run_params.get("project_path") or ".")).resolve()
         command = self._recorder.current()
         vocabulary = _vocabulary(command)
-        known = _known_values(run_params, credentials)
+        known = known_values_of(run_params, credentials)
         chain = destination_chain(
             settings.privacy,
             "files",
@@ -146,7 +148,7 @@ class RunRoot:
             self._add_remote_delivery(destination, configuration, project_path, vocabulary, known)
         if settings.keep_runs is not None:
             destination.after_close.append(
-                functools.partial(_keep_newest, settings.output_dir, settings.keep_runs)
+                functools.partial(apply_keep_runs, settings.output_dir, settings.keep_runs)
             )
         tracer = self._tracing.tracer(settings.service_name)
         with self._lock:
@@ -178,7 +180,7 @@ class RunRoot:
             dataset_spans=settings.dataset_spans,
             chain=spec_to_json(settings.privacy.files, settings.privacy),
             project_path=str(project_path),
-            known_values=tuple(sorted(known)),
+            known_values=for_workers(known),
         )
         with self._lock:
             self._runs[run_id] = _Run(
@@ -398,33 +400,6 @@ class RunRoot:
         """A save ended."""
         if node is not None:
             self._nodes.dataset_saved(node.name, dataset, data)
-
-
-def _keep_newest(output_dir: Path, keep: int, _folder: Path) -> None:
-    """``keep_runs``: once a run's files are complete, remove the oldest run folders."""
-    from otel_kedro.runs.retention import keep_newest
-
-    try:
-        keep_newest(output_dir, keep)
-    except (OSError, ValueError) as error:
-        warn_once(
-            f"cannot remove old run folders under {output_dir} (setting keep_runs={keep}): "
-            f"{error}; remove them with `otel-kedro prune --keep {keep}`."
-        )
-
-
-def _known_values(
-    run_params: Mapping[str, Any], credentials: Mapping[str, Any] | None
-) -> frozenset[str]:
-    """Every value this run knows is sensitive: each leaf of the runtime params (``--params``)
-    and of the credentials, OTLP header values and endpoint userinfo.
-    """
-    from otel_kedro.exporters.otlp import credential_values
-    from otel_kedro.processors.redaction import known_values
-
-    return known_values(
-        run_params.get("runtime_params") or {}, credentials or {}, credential_values(os.environ)
-    )
 
 
 def _vocabulary(command: Command | None) -> Vocabulary | None:
