@@ -33,7 +33,7 @@ KEDRO_COMMAND_WORDS: Final = frozenset(
         "catalog", "create", "delete", "describe-datasets", "info", "ipython", "jupyter", "lab",
         "list", "list-patterns", "new", "notebook", "package", "pipeline", "registry", "resolve",
         "run", "server", "setup", "start", "starter", "describe", "resolve-patterns", "otel",
-        "consent", "status", "grant", "deny", "check", "replay",
+        "consent", "status", "grant", "deny", "check", "replay", "prune",
     }
 )  # fmt: skip
 # Kedro's single-dash options longer than one letter (``-lv`` of run, ``-ns``, ``-tc`` of new):
