@@ -98,8 +98,12 @@ class ProjectHooks:
     def __init__(self) -> None:
         # Resolved in after_context_created, used by the run that the same thread starts next.
         self._configured: dict[int, Configuration] = {}
+        # Kedro's credentials, from after_catalog_created, for the run this thread starts next:
+        # each of their values is redacted from the run's telemetry.
+        self._credentials: dict[int, Any] = {}
         self._lock = threading.Lock()
         os.register_at_fork(after_in_child=self._configured.clear)
+        os.register_at_fork(after_in_child=self._credentials.clear)
 
     @hook_impl
     @guarded
@@ -114,12 +118,17 @@ class ProjectHooks:
 
     @hook_impl
     @guarded
-    def after_catalog_created(self) -> None:
-        """Note the end of the catalog's creation (a start-up phase of the command)."""
-        if not sdk_disabled(os.environ):
-            from otel_kedro.sources.kedro.startup import CATALOG_CREATED
+    def after_catalog_created(self, conf_creds: Any) -> None:
+        """Note the end of the catalog's creation (a start-up phase of the command), and keep
+        the credentials Kedro read, so the run can redact their values.
+        """
+        if sdk_disabled(os.environ):
+            return
+        from otel_kedro.sources.kedro.startup import CATALOG_CREATED
 
-            _process.recorder().mark(CATALOG_CREATED)
+        _process.recorder().mark(CATALOG_CREATED)
+        with self._lock:
+            self._credentials[threading.get_ident()] = conf_creds
 
     def configuration_left(self) -> Configuration | None:
         """The configuration resolved for this thread's session that no run took."""
@@ -134,10 +143,11 @@ class ProjectHooks:
             return
         with self._lock:
             configuration = self._configured.pop(threading.get_ident(), None)
+            credentials = self._credentials.pop(threading.get_ident(), None)
         if configuration is None:  # a session without a context hook (e.g. another plugin's)
             project_path = run_params.get("project_path")
             configuration = _configure(Path(project_path) if project_path else None)
-        source.run_started(run_params, pipeline, catalog, configuration)
+        source.run_started(run_params, pipeline, catalog, configuration, credentials)
 
     @hook_impl
     @guarded

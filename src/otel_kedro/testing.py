@@ -73,6 +73,11 @@ def _environment(values: Mapping[str, str]) -> Iterator[None]:
                 os.environ[name] = value
 
 
+def _folders(output_dir: Path) -> list[Path]:
+    """The folders under ``output_dir`` (beside them: its ``.gitignore``)."""
+    return [p for p in output_dir.iterdir() if p.is_dir()] if output_dir.is_dir() else []
+
+
 def run_session(  # noqa: PLR0913 - the options of a Kedro run
     project_path: Path,
     output_dir: Path,
@@ -90,7 +95,7 @@ def run_session(  # noqa: PLR0913 - the options of a Kedro run
 
     project_path = Path(project_path).resolve()
     output_dir = Path(output_dir).resolve()
-    before = set(output_dir.iterdir()) if output_dir.is_dir() else set()
+    before = set(_folders(output_dir))
     bootstrap_project(project_path)
     error: BaseException | None = None
     with (
@@ -103,7 +108,7 @@ def run_session(  # noqa: PLR0913 - the options of a Kedro run
             session.run(pipeline_name=pipeline_name, runner=runner)  # type: ignore[call-arg]
         except Exception as raised:  # noqa: BLE001 - returned to the caller with the run
             error = raised
-    folders = sorted(set(output_dir.iterdir()) - before) if output_dir.is_dir() else []
+    folders = sorted(set(_folders(output_dir)) - before)
     if len(folders) != 1:
         raise RuntimeError(f"expected one new run folder under {output_dir}, found {folders}")
     folder = folders[0]

@@ -55,7 +55,7 @@ def test_conf_local_and_env_override_base(example_project: Path) -> None:
     assert not (example_project / "from-base").exists()
     result = run_kedro(example_project, "run", "--pipeline", "data_processing", "--env", "staging")
     assert result.returncode == 0
-    run_dirs = list((example_project / "from-staging").iterdir())
+    run_dirs = [p for p in (example_project / "from-staging").iterdir() if p.is_dir()]
     assert len(run_dirs) == 1
     run = next(s for s in read_spans(run_dirs[0] / "traces.jsonl") if s.name.startswith("RUN"))
     assert run.attributes["kedro.env"] == "staging"
@@ -69,7 +69,7 @@ def test_environment_overrides_configuration_files(example_project: Path, tmp_pa
         run_kedro(example_project, "run", "--pipeline", "data_processing", env=env).returncode == 0
     )
     assert not (example_project / "from-conf").exists()
-    (folder,) = target.iterdir()
+    (folder,) = (p for p in target.iterdir() if p.is_dir())  # beside it: .gitignore
     assert {s.resource["service.name"] for s in read_spans(folder / "traces.jsonl")} == {"nightly"}
 
 

@@ -13,13 +13,14 @@ from otel_kedro.commands.check import check
 from otel_kedro.commands.consent import consent
 from otel_kedro.commands.diff import diff
 from otel_kedro.commands.ls import ls
+from otel_kedro.commands.prune import prune
 from otel_kedro.commands.replay import replay
 from otel_kedro.commands.report import report
 from otel_kedro.commands.run import click_command as run_command
 from otel_kedro.commands.show import show
 
 COMMANDS: tuple[click.Command, ...] = (
-    consent, check, replay, run_command(), ls, show, report, diff
+    consent, check, replay, run_command(), ls, show, report, diff, prune
 )  # fmt: skip
 
 

@@ -15,7 +15,15 @@ if TYPE_CHECKING:
 def project_root(project: str | None) -> Path:
     """The Kedro project at ``project``, or the one at or above the working directory."""
     if project is not None:
-        return Path(project).resolve()
+        from kedro.utils import is_kedro_project
+
+        path = Path(project).resolve()
+        if not is_kedro_project(path):
+            raise click.ClickException(
+                f"{path} is not a Kedro project: no pyproject.toml with a [tool.kedro] table "
+                "there. Pass --project the folder that holds the project's pyproject.toml."
+            )
+        return path
     from kedro.utils import find_kedro_project
 
     found = find_kedro_project(Path.cwd())
@@ -35,6 +43,14 @@ def problems_and_decision(project: Path, env: str | None) -> tuple[list[str], Co
 def load(project: Path, env: str | None, package_name: str | None = None) -> Configuration:
     """The project's configuration and consent, resolved as a run would resolve them."""
     from kedro.config import OmegaConfigLoader
+
+    conf = project / "conf"
+    if env is not None and not (conf / env).is_dir():
+        present = sorted(p.name for p in conf.iterdir() if p.is_dir()) if conf.is_dir() else []
+        raise click.ClickException(
+            f"no configuration environment {env!r}: {conf / env} is not a folder. Create it, "
+            f"or pass -e/--env one of: {', '.join(present) or 'none found under ' + str(conf)}."
+        )
 
     from otel_kedro.config.resolved import resolve
 

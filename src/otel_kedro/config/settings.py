@@ -111,6 +111,19 @@ def _parse_consent(value: object) -> bool | None:
     return parse_bool(value)
 
 
+def _parse_keep_runs(value: object) -> int | None:
+    """How many run folders to keep (None, keep all, only by default)."""
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise ValueError("a whole number of runs, 1 or more")
+    try:
+        number = int(value)
+    except ValueError:
+        number = 0
+    if number < 1:
+        raise ValueError("a whole number of runs, 1 or more")
+    return number
+
+
 def _parse_interval(value: object) -> float | None:
     """Seconds between process-tree samples (None, the sampler's default, only by default)."""
     return _seconds(0.05, 60)(value)
@@ -193,6 +206,13 @@ class Settings:
     )
     heap_app_id: str = setting(
         "2388822444", _parse_text, "Heap app id of the events (kedro-telemetry's production id)"
+    )
+    keep_runs: int | None = setting(
+        None,
+        _parse_keep_runs,
+        "at the end of each run, remove all but the newest this many run folders "
+        "(see `otel-kedro prune`)",
+        shown="not set: keep all",
     )
 
 

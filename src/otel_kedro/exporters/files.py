@@ -20,6 +20,7 @@ from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
 from otel_kedro.exporters.append import AtomicAppendStream, write_json_atomically
+from otel_kedro.exporters.vcs import ignore_in_version_control
 from otel_kedro.model.run_folder import TRACES_FILE
 
 # The append helpers live in .append (no SDK import); re-exported for existing callers.
@@ -41,6 +42,7 @@ def create_run_folder(output_dir: Path, run_id: str) -> Path:
     two runs never share a folder even when their ids are equal.
     """
     output_dir.mkdir(parents=True, exist_ok=True)
+    ignore_in_version_control(output_dir)
     stem = _UNSAFE.sub("_", run_id).strip("._") or "run"
     while True:
         folder = output_dir / f"{stem}-{secrets.token_hex(3)}"

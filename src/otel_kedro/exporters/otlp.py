@@ -47,6 +47,23 @@ def _without_userinfo(url: str) -> str:
     return _USERINFO.sub(lambda match: match.group(1) or "", url, count=1)
 
 
+def credential_values(environ: Mapping[str, str]) -> list[str]:
+    """The secrets the OTLP variables hold: every header value and every endpoint's user and
+    password, as written and URL-decoded (the run redacts them wherever they occur).
+    """
+    values: list[str] = []
+    for signal in ("", "TRACES_", "METRICS_", "LOGS_"):
+        for pair in environ.get(f"OTEL_EXPORTER_OTLP_{signal}HEADERS", "").split(","):
+            value = pair.partition("=")[2].strip()
+            values += [value, unquote(value)] if value else []
+        match = _USERINFO.match(environ.get(f"OTEL_EXPORTER_OTLP_{signal}ENDPOINT", "").strip())
+        if match:
+            userinfo = match.group(0)[len(match.group(1) or "") : -1]
+            values += [userinfo, unquote(userinfo)]
+            values += [part for part in userinfo.split(":", 1) if part]
+    return values
+
+
 @dataclasses.dataclass(frozen=True)
 class OtlpTarget:
     """Where to send: the protocol and each signal's full endpoint, as the SDK exporters take it."""

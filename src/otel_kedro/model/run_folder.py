@@ -53,11 +53,6 @@ class RunNotFoundError(LookupError):
     """A run named on the command line is not there, or the name fits several runs."""
 
 
-def is_run_folder(path: Path) -> bool:
-    """Whether ``path`` is a run folder: a directory holding ``traces.jsonl`` or ``info.json``."""
-    return path.is_dir() and ((path / TRACES_FILE).is_file() or (path / INFO_FILE).is_file())
-
-
 def run_folders(base: Path) -> list[Path]:
     """The run folders directly under ``base``, newest first.
 
@@ -333,3 +328,16 @@ def _metrics_data(document: Mapping[str, Any], names: Collection[str] | None = N
         resource = _resource(resource_metrics.get("resource", {}), schema_url)
         resources.append(ResourceMetrics(resource, scopes, schema_url))
     return MetricsData(resources)
+
+
+def is_run_folder(path: Path) -> bool:
+    """Whether ``path`` is a run folder otel-kedro wrote: a real directory (never a symlink)
+    holding ``traces.jsonl`` or ``info.json``. The one place that decides it, for prune (and
+    every other command that must not touch anything else).
+    """
+    if path.is_symlink() or not path.is_dir():
+        return False
+    return any(
+        (path / name).is_file() and not (path / name).is_symlink()
+        for name in (TRACES_FILE, INFO_FILE)
+    )

@@ -58,21 +58,27 @@ def _bounded(processed: dict[str, AttributeValue], dropped: int) -> BoundedAttri
 
 
 class _ResourceCache:
-    """Resources are shared by every span of a provider: process each one once."""
+    """Resources are shared by every span of a provider: process each one once.
 
-    def __init__(self, chain: Chain) -> None:
+    ``facts`` are resource attributes that override the provider's (a forked worker's own
+    ``process.pid``, where the provider was built by its parent).
+    """
+
+    def __init__(self, chain: Chain, facts: Mapping[str, AttributeValue] | None = None) -> None:
         self._chain = chain
+        self._facts = dict(facts or {})
         self._cache: dict[int, tuple[Resource, Resource]] = {}
 
     def __call__(self, resource: Resource) -> Resource:
         cached = self._cache.get(id(resource))
         if cached is not None and cached[0] is resource:
             return cached[1]
-        original = dict(resource.attributes)
+        before = dict(resource.attributes)
+        original = {**before, **self._facts} if self._facts else before
         attributes = self._chain.attributes(original)
         processed = (
             resource
-            if _unchanged(attributes, original)
+            if _unchanged(attributes, before)
             else Resource(attributes, resource.schema_url)
         )
         self._cache[id(resource)] = (resource, processed)
@@ -93,6 +99,7 @@ def process_span(span: ReadableSpan, chain: Chain, resource: Resource) -> Readab
     link_attributes = [dict(k.attributes) if k.attributes else {} for k in old_links]
     attributes = chain.attributes(original)
     events = [chain.attributes(a) for a in event_attributes]
+    event_names = [chain.text(e.name) for e in old_events]
     links = [chain.attributes(a) for a in link_attributes]
     name = chain.text(span.name)
     status = span.status
@@ -103,14 +110,15 @@ def process_span(span: ReadableSpan, chain: Chain, resource: Resource) -> Readab
         and description == status.description
         and _unchanged(attributes, original)
         and all(map(_unchanged, events, event_attributes))
+        and all(new == e.name for new, e in zip(event_names, old_events, strict=True))
         and all(map(_unchanged, links, link_attributes))
     ):
         return span
     new_events = BoundedList.from_seq(
         None,
         [
-            Event(event.name, _bounded(processed, event.dropped_attributes), event.timestamp)
-            for processed, event in zip(events, old_events, strict=True)
+            Event(name, _bounded(processed, event.dropped_attributes), event.timestamp)
+            for name, processed, event in zip(event_names, events, old_events, strict=True)
         ],
     )
     new_events.dropped = span.dropped_events
@@ -239,12 +247,19 @@ def apply_to_metrics_data(data: MetricsData, chain: Chain) -> MetricsData:
 
 
 class ProcessedSpanExporter(SpanExporter):
-    """Applies a chain to each span, then hands the batch to the wrapped exporter."""
+    """Applies a chain to each span, then hands the batch to the wrapped exporter; ``facts``
+    override resource attributes of every span (see :class:`_ResourceCache`).
+    """
 
-    def __init__(self, exporter: SpanExporter, chain: Chain) -> None:
+    def __init__(
+        self,
+        exporter: SpanExporter,
+        chain: Chain,
+        facts: Mapping[str, AttributeValue] | None = None,
+    ) -> None:
         self._exporter = exporter
         self._chain = chain
-        self._resources = _ResourceCache(chain)
+        self._resources = _ResourceCache(chain, facts)
 
     def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
         """Process, then export."""

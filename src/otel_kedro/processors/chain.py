@@ -22,6 +22,7 @@ from opentelemetry.util.types import AttributeValue
 from otel_kedro import attributes as attr
 from otel_kedro.processors.cli_args import Vocabulary, mask_command_args
 from otel_kedro.processors.identifiers import hash_attributes, install_key, path_replacements
+from otel_kedro.processors.redaction import Redactor
 from otel_kedro.processors.secrets import scrub_attributes, scrub_text
 
 # Processor names, as configuration spells them (config.privacy checks it lists the same ones).
@@ -151,14 +152,22 @@ def build_chain(  # noqa: PLR0913 - one keyword per processor option
     key_file: str | None = None,
     vocabulary: Vocabulary | None = None,
     project_path: Path | None = None,
+    known_values: Collection[str] = (),
 ) -> Chain:
     """Turn processor names, in order, into functions; the hashing key is read only if used.
     ``keep_run_options`` names the ``kedro run`` options whose values ``mask_args`` keeps.
 
-    An unknown name raises ``ValueError`` (configuration validates names before this).
+    ``known_values`` (the run's sensitive values, see :mod:`otel_kedro.processors.redaction`) are
+    masked first, by every chain whatever its configured processors, so no later step (clipping,
+    hashing, dropping) ever sees them. An unknown name raises ``ValueError`` (configuration
+    validates names before this).
     """
     steps: list[Step] = []
     text_steps: list[Callable[[str], str]] = []
+    redactor = Redactor(known_values)
+    if redactor:
+        steps.append(redactor.attributes)
+        text_steps.append(redactor.text)
     for name in processors:
         if name == MASK_ARGS:
             steps.append(_mask_args_step(vocabulary, allow_args, keep_run_options))

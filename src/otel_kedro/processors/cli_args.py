@@ -35,6 +35,7 @@ KEDRO_COMMAND_WORDS: Final = frozenset(
         "list", "list-patterns", "new", "notebook", "package", "pipeline", "registry", "resolve",
         "run", "server", "setup", "start", "starter", "describe", "resolve-patterns", "otel",
         "consent", "status", "grant", "deny", "check", "replay", "ls", "show", "report", "diff",
+        "prune",
     }
 )  # fmt: skip
 # Kedro's single-dash options longer than one letter (``-lv`` of run, ``-ns``, ``-tc`` of new):

@@ -1,11 +1,13 @@
 """Scrubbing of credentials from attribute values before anything is written or sent.
 
 Every string otel-kedro records (span, event, resource and metric attributes) passes through
-:func:`scrub_attributes`. Detection is shape-based, in this order: PEM private keys, well-known
-token formats, AWS secret keys, URL userinfo, HTTP auth schemes, ``key=value`` pairs whose key
-names a secret, and (optionally) long high-entropy tokens. Matches become ``*****``; the text
-around them is kept. Ordinary Kedro strings (dataset and node names, paths, class names, run ids,
-trace ids) are left byte for byte.
+:func:`scrub_attributes`. Detection is shape-based, in this order: PEM private keys and bare
+base64 private-key bodies, well-known token formats, AWS secret keys, URL userinfo (with or
+without a scheme), HTTP auth schemes, ``key=value`` pairs and ``PASSWORD value`` phrases whose key
+names a secret, and (optionally) long random-looking tokens, mixed-case or single-case. Matches
+become ``*****``; the text around them is kept. Ordinary Kedro strings (dataset and node names,
+paths, class names, run ids, UUIDs, trace and span ids, 16- and 32-hex digests) are left byte for
+byte; longer hex (SHA-1, SHA-256) is masked, as an API key of that shape would be.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from typing import Final
 from opentelemetry.util.types import AttributeValue
 
 from otel_kedro.processors import MASK
+from otel_kedro.processors.letters import random_letters
 
 # Scrubbing runs on at most this many characters beyond ``max_length``: anything still visible
 # after clipping was judged with at least this much context to its right, and huge values
@@ -70,6 +73,30 @@ _URL_USERINFO: Final = re.compile(
     r"(?<![A-Za-z0-9+.-])([A-Za-z][A-Za-z0-9+.-]*://)"
     r"(?:([^\s/@:\"'<>]*:[^\s\"'<>]{0,512})|([^\s/@\"'<>]*(?:@[^\s/@\"'<>]*)*))"
     r"@(?=[^\s/@])"
+)
+# ``user:password@host`` without a scheme (``user:Pw9x@127.0.0.1:9/x.csv``): the password runs
+# to the last ``@`` that a host name or address (optional port) follows; both parts are masked.
+_BARE_USERINFO: Final = re.compile(
+    r"(?<![\w.~%+/:@-])[\w.~%+-]{1,128}:(?!//)[^\s\"'<>]{1,256}@"
+    r"(?=[A-Za-z0-9][A-Za-z0-9.-]*(?::[0-9]{1,5})?(?:[/\s\"',;)\]}]|$))"
+)
+# ``PASSWORD hunter2xyz99``: a secret's name, spaces, then its value. After an upper-case name
+# (an environment dump, a config listing) any word is the value; after a lower-case one only a
+# word that does not read as prose (a digit, a symbol or mixed case), so ``the password is``
+# keeps ``is``.
+_SPACED_PAIR: Final = re.compile(
+    r"(?<![\w.-])(?P<key>(?i:password|passwd|passphrase|pwd|secret|token|api[_-]?key"
+    r"|access[_-]?key|secret[_-]?key|private[_-]?key))[ \t]+(?P<value>[^\s\"',;]+)"
+)
+_PROSE: Final = re.compile(r"[a-z]+|[A-Z][a-z]*")
+# DER private keys in base64 without their PEM lines: PKCS#1 and PKCS#8 RSA/DSA (``MIIEvQIBADAN``,
+# ``MIIEowIBAAK``), encrypted PKCS#8 (``MIIFNTBfBgkqhkiG9w0BBQ0``), EC (``MHcCAQEE``,
+# ``MIGHAgEA``), Ed25519 (``MC4CAQAw``) and OpenSSH (``b3BlbnNzaC1rZXktdjE``). The body runs to the
+# end of the base64 (across line breaks, real or escaped).
+_KEY_BODY: Final = re.compile(
+    r"(?<![A-Za-z0-9+/])(?:MII[A-Za-z0-9+/]{3}IBA[AD]|MII[A-Za-z0-9+/]{5}BgkqhkiG9w0BBQ0"
+    r"|MIG[A-Za-z0-9+/]AgE[AB]|MHcCAQEE|MC4CAQAw|b3BlbnNzaC1rZXktdjE)"
+    r"(?:[A-Za-z0-9+/=]|\\n|\r?\n)*"
 )
 _BEARER: Final = re.compile(r"(?i:\bbearer)[ \t]+([^\s\"'<>]{8,})")
 _BASIC: Final = re.compile(r"\bBasic[ \t]+([A-Za-z0-9+/]{8,}={0,2})(?![A-Za-z0-9+/=])")
@@ -162,7 +189,8 @@ def _looks_random(token: str) -> bool:
     core = token.rstrip("=")
     letters = _SEPARATOR_CHARS.sub("", core)
     if (letters.lower() != letters) + (letters.upper() != letters) + (not letters.isalpha()) < 2:
-        return False  # a single character class: words, numbers, CONSTANTS
+        # A single character class: words, numbers, CONSTANTS, or letters drawn at random.
+        return any(random_letters(segment) for segment in _SEGMENT_SPLIT.split(core))
     if len(core) < _MIN_RANDOM_LENGTH or _ID_SHAPE.fullmatch(core):
         return False
     judged = changes = wordy = 0
@@ -213,6 +241,16 @@ def _mask_userinfo(match: re.Match[str]) -> str:
     if with_colon or ":" in userinfo or _TOKEN_FORMATS.search(userinfo) or _looks_random(userinfo):
         return f"{scheme}{MASK}@"
     return match.group()
+
+
+def _mask_spaced_pair(match: re.Match[str]) -> str:
+    """Mask the word after a secret's name unless it reads as prose after a lower-case name."""
+    key, value = match["key"], match["value"]
+    if value == MASK or (
+        not key.isupper() and (_PROSE.fullmatch(value) or _OPTION.fullmatch(value))
+    ):
+        return match.group()
+    return match.group()[: match.start("value") - match.start()] + MASK
 
 
 def _mask_basic(match: re.Match[str]) -> str:
@@ -294,23 +332,23 @@ def _scrub_short(text: str, max_length: int | None, entropy: bool) -> str:
     return _scrub(text, max_length, entropy)
 
 
-def _scrub(text: str, max_length: int | None, entropy: bool) -> str:
-    if max_length is not None and max_length < 0:
-        raise ValueError(f"max_length must be >= 0 or None, not {max_length}")
-    dropped = 0
-    if max_length is not None and len(text) > max_length + _CLIP_CONTEXT:
-        dropped = len(text) - (max_length + _CLIP_CONTEXT)
-        text = text[: max_length + _CLIP_CONTEXT]
-    # Each pass is gated by a cheap substring test: most values contain none of the shapes.
+def _scrub_shapes(text: str) -> str:
+    """Every shape pass but the entropy one, each gated by a cheap substring test: most values
+    contain none of the shapes.
+    """
     lower = text.lower()
     if "private key-----" in lower:
         text = _PEM.sub(MASK, text)
+    if "MI" in text or "MHcC" in text or "MC4C" in text or "b3Blbn" in text:
+        text = _KEY_BODY.sub(MASK, text)
     if _has_token_prefix(text):
         text = _TOKEN_FORMATS.sub(MASK, text)
     if "secret" in lower:
         text = _AWS_SECRET.sub(_mask_group, text)
     if "://" in text:
         text = _URL_USERINFO.sub(_mask_userinfo, text)
+    if "@" in text and ":" in text:
+        text = _BARE_USERINFO.sub(f"{MASK}@", text)
     if "bearer" in lower:
         text = _BEARER.sub(_mask_group, text)
     if "Basic" in text:
@@ -319,6 +357,19 @@ def _scrub(text: str, max_length: int | None, entropy: bool) -> str:
         text = _TOKEN_SCHEME.sub(_mask_group, text)
     if ("=" in text or ":" in text or "-" in text) and _PAIR_HINT.search(lower):
         text = _scrub_pairs(text)
+    if (" " in text or "\t" in text) and _PAIR_HINT.search(lower):
+        text = _SPACED_PAIR.sub(_mask_spaced_pair, text)
+    return text
+
+
+def _scrub(text: str, max_length: int | None, entropy: bool) -> str:
+    if max_length is not None and max_length < 0:
+        raise ValueError(f"max_length must be >= 0 or None, not {max_length}")
+    dropped = 0
+    if max_length is not None and len(text) > max_length + _CLIP_CONTEXT:
+        dropped = len(text) - (max_length + _CLIP_CONTEXT)
+        text = text[: max_length + _CLIP_CONTEXT]
+    text = _scrub_shapes(text)
     text = _scrub_quoted_options(text)
     if entropy and len(text) >= _MIN_RANDOM_LENGTH:
         text = _RUN.sub(_mask_random, text)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import TYPE_CHECKING
 
 from otel_kedro.processors.chain import Chain, build_chain
@@ -19,10 +20,15 @@ def destination_chain(
     *,
     vocabulary: Vocabulary | None = None,
     project_path: Path | None = None,
+    known_values: Collection[str] = (),
 ) -> Chain:
-    """The chain of ``files``, ``otlp`` or ``heap`` as configured."""
+    """The chain of ``files``, ``otlp`` or ``heap`` as configured, redacting ``known_values``."""
     return chain_of(
-        privacy.spec(destination), privacy, vocabulary=vocabulary, project_path=project_path
+        privacy.spec(destination),
+        privacy,
+        vocabulary=vocabulary,
+        project_path=project_path,
+        known_values=known_values,
     )
 
 
@@ -32,6 +38,7 @@ def chain_of(
     *,
     vocabulary: Vocabulary | None = None,
     project_path: Path | None = None,
+    known_values: Collection[str] = (),
 ) -> Chain:
     """The chain one spec describes, with the options every chain shares."""
     return build_chain(
@@ -45,4 +52,5 @@ def chain_of(
         key_file=privacy.hash_key_file,
         vocabulary=vocabulary,
         project_path=project_path,
+        known_values=known_values,
     )

@@ -43,8 +43,11 @@ from otel_kedro.processors.apply import ProcessedSpanExporter, apply_to_resource
 from otel_kedro.sources.process.identity import start_time
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from opentelemetry.context import Context
     from opentelemetry.sdk.resources import Resource
+    from opentelemetry.util.types import AttributeValue
 
     from otel_kedro.model.usage import TreeSample
     from otel_kedro.processors.chain import Chain
@@ -146,9 +149,16 @@ class WriteThroughProcessor(SpanProcessor):
     both through the files chain and on the calling thread.
     """
 
-    def __init__(self, folder: Path, chain: Chain, *, main: bool) -> None:
+    def __init__(
+        self,
+        folder: Path,
+        chain: Chain,
+        *,
+        main: bool,
+        facts: Mapping[str, AttributeValue] | None = None,
+    ) -> None:
         self.journal = SpanJournal(folder, chain, main=main)
-        self._exporter = ProcessedSpanExporter(SpanLineExporter(folder / TRACES_FILE), chain)
+        self._exporter = ProcessedSpanExporter(SpanLineExporter(folder / TRACES_FILE), chain, facts)
 
     def on_start(self, span: Span, parent_context: Context | None = None) -> None:  # noqa: ARG002
         """Journal the span."""

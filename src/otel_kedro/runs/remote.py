@@ -13,7 +13,7 @@ import functools
 import getpass
 import os
 import socket
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -105,8 +105,11 @@ def remote_jobs(  # noqa: PLR0913 - endpoint and force are replay's keyword-only
     *,
     endpoint: str | None = None,
     force: bool = False,
+    known_values: Collection[str] = (),
 ) -> list[Job]:
-    """One ``(destination, deliver(folder) -> items sent)`` job per enabled remote destination."""
+    """One ``(destination, deliver(folder) -> items sent)`` job per enabled remote destination;
+    each chain redacts ``known_values`` (the files already did: this holds if they were edited).
+    """
     jobs: list[Job] = []
     privacy = settings.privacy
     if settings.otlp:
@@ -116,13 +119,23 @@ def remote_jobs(  # noqa: PLR0913 - endpoint and force are replay's keyword-only
             warn_once(f"{error}. Nothing is sent over OTLP.")
         else:
             chain = destination_chain(
-                privacy, "otlp", vocabulary=vocabulary, project_path=project_path
+                privacy,
+                "otlp",
+                vocabulary=vocabulary,
+                project_path=project_path,
+                known_values=known_values,
             )
             otlp.prepare(target)
             delivery = OtlpDelivery(target, chain)
             jobs.append((target.key, functools.partial(delivery.deliver_run, force=force)))
     if settings.heap:
-        chain = destination_chain(privacy, "heap", vocabulary=vocabulary, project_path=project_path)
+        chain = destination_chain(
+            privacy,
+            "heap",
+            vocabulary=vocabulary,
+            project_path=project_path,
+            known_values=known_values,
+        )
         facts = heap_facts(hash_key(privacy.hash_key_file), project_path, package_name)
         heap_target = heap.HeapTarget(settings.heap_endpoint, settings.heap_app_id)
         heap_delivery = HeapDelivery(heap_target, facts, chain)

@@ -31,6 +31,8 @@ from otel_kedro.config.privacy import spec_from_json, spec_to_json
 from otel_kedro.diagnostics import warn_once
 from otel_kedro.exporters.delivery import deliver_in_background
 from otel_kedro.runs.chains import chain_of, destination_chain
+from otel_kedro.runs.retention import apply_keep_runs
+from otel_kedro.runs.sensitive import for_workers, known_values_of
 from otel_kedro.runs.tracing import Destination, TracingPipeline
 from otel_kedro.sources.kedro.nodes import NodeTracker, RunScope, mark_failed
 from otel_kedro.sources.kedro.propagation import (
@@ -112,8 +114,13 @@ class RunRoot:
         pipeline: Any,
         catalog: Any,
         configuration: Configuration,
+        credentials: Mapping[str, Any] | None = None,
     ) -> None:
-        """Open the run's folder and span; publish its context for workers and subprocesses."""
+        """Open the run's folder and span; publish its context for workers and subprocesses.
+
+        ``credentials`` is Kedro's credentials configuration: with the runtime params and the
+        OTLP secrets, every value of it is redacted from everything this run records.
+        """
         run_id = str(run_params.get("run_id") or "")
         for problem in configuration.problems:
             warn_once(problem)
@@ -123,8 +130,13 @@ class RunRoot:
         project_path = Path(str(run_params.get("project_path") or ".")).resolve()
         command = self._recorder.current()
         vocabulary = _vocabulary(command)
+        known = known_values_of(run_params, credentials)
         chain = destination_chain(
-            settings.privacy, "files", vocabulary=vocabulary, project_path=project_path
+            settings.privacy,
+            "files",
+            vocabulary=vocabulary,
+            project_path=project_path,
+            known_values=known,
         )
         try:
             destination = self._tracing.open_destination(
@@ -145,7 +157,11 @@ class RunRoot:
             destination.after_close.append(_write_report)
         if configuration.consent.granted:
             self._add_remote_delivery(
-                destination, configuration, project_path, vocabulary, recovered
+                destination, configuration, project_path, vocabulary, recovered, known
+            )
+        if settings.keep_runs is not None:
+            destination.after_close.append(
+                functools.partial(apply_keep_runs, settings.output_dir, settings.keep_runs)
             )
         tracer = self._tracing.tracer(settings.service_name)
         with self._lock:
@@ -182,6 +198,7 @@ class RunRoot:
             provenance_hashes=settings.provenance_hashes,
             chain=spec_to_json(settings.privacy.files, settings.privacy),
             project_path=str(project_path),
+            known_values=for_workers(known),
         )
         with self._lock:
             self._runs[run_id] = _Run(
@@ -348,13 +365,14 @@ class RunRoot:
             return None
         return usage
 
-    def _add_remote_delivery(
+    def _add_remote_delivery(  # noqa: PLR0913, PLR0917 - the run's parts delivery needs
         self,
         destination: Destination,
         configuration: Configuration,
         project_path: Path,
         vocabulary: Vocabulary | None,
         recovered: list[Path],
+        known: frozenset[str],
     ) -> None:
         """Consent given: deliver the run's files over OTLP, and to Heap when opted in, once
         the run ends, with the killed runs this run completed; all destinations and runs share
@@ -364,7 +382,10 @@ class RunRoot:
 
         settings = configuration.settings
         package = configuration.package_name
-        jobs = with_folders(remote_jobs(settings, project_path, vocabulary, package), recovered)
+        jobs = with_folders(
+            remote_jobs(settings, project_path, vocabulary, package, known_values=known),
+            recovered,
+        )
         if jobs:
             destination.after_close.append(
                 functools.partial(deliver_in_background, jobs=jobs, wait_s=settings.delivery_wait)
@@ -452,7 +473,9 @@ class RunRoot:
         run_span = trace.get_current_span(parent).get_span_context()
         spec, privacy = spec_from_json(handoff.chain)
         project_path = Path(handoff.project_path) if handoff.project_path else None
-        chain = chain_of(spec, privacy, project_path=project_path)
+        chain = chain_of(
+            spec, privacy, project_path=project_path, known_values=handoff.known_values
+        )
         scope = RunScope(
             tracer=self._tracing.tracer(handoff.service_name),
             parent=parent,

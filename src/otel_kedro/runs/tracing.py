@@ -172,9 +172,11 @@ class TracingPipeline:
 
     def join_destination(self, folder: Path, parent: SpanContext, chain: Chain) -> Destination:
         """A writer for a worker process joining a run whose span is ``parent``: every span
-        is appended as it ends, because pool workers never run a final flush.
+        is appended as it ends, because pool workers never run a final flush. Its spans carry
+        the worker's own pid (a forked worker inherits its parent's resource).
         """
-        processor = WriteThroughProcessor(folder, chain, main=False)
+        own = {"process.pid": os.getpid(), "process.parent_pid": os.getppid()}
+        processor = WriteThroughProcessor(folder, chain, main=False, facts=own)
         destination = Destination(
             folder=folder, processor=processor, announce=False, journal=processor.journal,
             main=False,

@@ -45,6 +45,7 @@ FIELDS = {
     "heap": ("bool", False),
     "heap_endpoint": ("str", "https://heapanalytics.com/api/track"),
     "heap_app_id": ("str", "2388822444"),
+    "keep_runs": ("int | None", None),
 }
 BOOLEANS = [key for key, (kind, _) in FIELDS.items() if kind == "bool"]
 
@@ -337,3 +338,15 @@ class TestProblems:
         (tmp_path / "pyproject.toml").write_text("[tool.otel_kedro]\nnope = 1\n")
         (problem,) = load_settings(tmp_path, environ={}).problems
         assert problem.endswith(f"allowed keys: {', '.join(sorted(DECLARATIONS))}.")
+
+
+@pytest.mark.parametrize(("value", "expected"), [("3", 3), ("1", 1), ("0", None), ("-2", None),
+                                                 ("all", None), ("2.5", None)])  # fmt: skip
+def test_keep_runs_is_a_whole_number_of_runs(value: str, expected: int | None) -> None:
+    """keep_runs takes 1 or more; anything else is one problem naming the variable and keeps all."""
+    loaded = load_settings(None, None, {"OTEL_KEDRO_KEEP_RUNS": value})
+    assert loaded.settings.keep_runs == expected
+    if expected is None:
+        (problem,) = loaded.problems
+        assert "OTEL_KEDRO_KEEP_RUNS" in problem
+        assert "a whole number of runs, 1 or more" in problem

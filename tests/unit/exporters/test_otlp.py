@@ -151,3 +151,24 @@ def test_prepare_imports_the_exporters_of_the_protocol() -> None:
     otlp.prepare(target_from_env({}))
     assert "opentelemetry.exporter.otlp.proto.http.trace_exporter" in sys.modules
     assert "opentelemetry.exporter.otlp.proto.http.metric_exporter" in sys.modules
+
+
+def test_credential_values_are_every_header_value_and_endpoint_userinfo() -> None:
+    """What the run redacts from OTLP configuration: header values, raw and decoded, and each
+    endpoint's userinfo with its user and password, for every signal's variables.
+    """
+    from otel_kedro.exporters.otlp import credential_values
+
+    values = set(
+        credential_values(
+            {
+                "OTEL_EXPORTER_OTLP_HEADERS": "x-api-key=k3y%2Fvalue, team = blue",
+                "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "http://otuser:EpPw7Qx9@127.0.0.1:4318",
+                "OTEL_EXPORTER_OTLP_LOGS_HEADERS": "authorization=Basic abc",
+                "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT": "127.0.0.1:4317",
+            }
+        )
+    )
+    assert {"k3y%2Fvalue", "k3y/value", "blue", "Basic abc"} <= values
+    assert {"otuser:EpPw7Qx9", "otuser", "EpPw7Qx9"} <= values
+    assert not any("127.0.0.1" in value for value in values)

@@ -36,6 +36,9 @@ class RunHandoff:
     project_path: str | None
     provenance: bool = False
     provenance_hashes: bool = False
+    # The run's known sensitive values: a worker's chain must redact them too. The variable is
+    # readable by the same user only (``--params`` values are on the command line, visible to all).
+    known_values: tuple[str, ...] = ()
 
     def to_json(self) -> str:
         """Encode for an environment variable."""
