@@ -36,6 +36,7 @@ from otel_kedro.sources.kedro.propagation import (
     RunEnvironment,
     RunHandoff,
     context_from_traceparent,
+    published_handoffs,
     read_handoff,
     traceparent_of,
 )
@@ -51,6 +52,7 @@ if TYPE_CHECKING:
     from otel_kedro.config.settings import Settings
     from otel_kedro.processors.chain import Chain
     from otel_kedro.processors.cli_args import Vocabulary
+    from otel_kedro.runs.logs import RunLogs
     from otel_kedro.runs.usage import RunUsage
     from otel_kedro.sources.kedro.command import Command, CommandRecorder
 
@@ -63,6 +65,7 @@ class _Run:
     scope: RunScope
     destination: Destination
     usage: RunUsage | None = None
+    logs: bool = False
 
 
 @dataclasses.dataclass(frozen=True)
@@ -71,6 +74,7 @@ class _Joined:
 
     scope: RunScope
     destination: Destination
+    logs: bool = False
 
 
 class RunRoot:
@@ -88,6 +92,7 @@ class RunRoot:
         self._nodes = NodeTracker()
         self._atexit_registered = False
         self._command_destination: Destination | None = None
+        self._logs: RunLogs | None = None
         self._termination = TerminationGuard(self._terminated)
         os.register_at_fork(after_in_child=self._reset_after_fork)
         recorder.add_before_finish(self._end_interrupted_runs)
@@ -98,6 +103,14 @@ class RunRoot:
         self._joined = {}
         self._command_destination = None
         self._nodes.reset_after_fork()
+
+    def _run_logs(self) -> RunLogs:
+        """The log capture of this process, created with its first run that records logs."""
+        if self._logs is None:
+            from otel_kedro.runs.logs import RunLogs
+
+            self._logs = RunLogs(self._tracing, self._nodes)
+        return self._logs
 
     # Run -----------------------------------------------------------------------------------
 
@@ -155,6 +168,10 @@ class RunRoot:
             if settings.sampler
             else None
         )
+        if settings.logs:
+            self._run_logs().start(
+                destination, run_context, chain, self._tracing.resource(), settings.logs_level
+            )
         traceparent, tracestate = traceparent_of(run_context)
         handoff = RunHandoff(
             traceparent=traceparent,
@@ -164,6 +181,8 @@ class RunRoot:
             dataset_spans=settings.dataset_spans,
             chain=spec_to_json(settings.privacy.files, settings.privacy),
             project_path=str(project_path),
+            run_id=run_id,
+            logs_level=settings.logs_level if settings.logs else None,
         )
         with self._lock:
             self._runs[run_id] = _Run(
@@ -173,6 +192,7 @@ class RunRoot:
                 scope=scope,
                 destination=destination,
                 usage=usage,
+                logs=settings.logs,
             )
             self._environment.run_started(run_id, run_context, handoff)
             if not self._atexit_registered:
@@ -274,6 +294,8 @@ class RunRoot:
         cancelled = result == attr.RESULT_CANCELLATION
         self._nodes.finish_scope(run.scope, error, only_run=only_run, cancelled=cancelled)
         end_run_span(run.span, result, error)
+        if run.logs:
+            self._run_logs().finish(run.destination)
         self._tracing.flush(run.destination)
         if run.usage is not None:
             run.usage.finish(result)
@@ -343,7 +365,16 @@ class RunRoot:
             dataset_spans=handoff.dataset_spans,
         )
         destination = self._tracing.join_destination(Path(handoff.folder), run_span, chain)
-        return _Joined(scope, destination)
+        if handoff.logs_level:
+            self._run_logs().start(
+                destination,
+                parent,
+                chain,
+                self._tracing.resource(),
+                handoff.logs_level,
+                worker=True,
+            )
+        return _Joined(scope, destination, logs=bool(handoff.logs_level))
 
     def _end_joined_runs(self) -> None:
         with self._lock:
@@ -351,6 +382,8 @@ class RunRoot:
             self._joined = {}
         for run in joined:
             self._nodes.finish_scope(run.scope, None, only_run=True)
+            if run.logs:
+                self._run_logs().finish(run.destination)
             self._tracing.close(run.destination)
 
     def node_started(self, node: Any, catalog: Any, is_async: bool, run_id: str) -> None:
@@ -367,8 +400,13 @@ class RunRoot:
         self._nodes.node_finished(node, error)
 
     def dataset_started(self, node: Any, dataset: str, operation: str) -> None:
-        """A load or save begins."""
+        """A load or save begins (in a worker, the first one joins the run, so the records
+        its loads log are the run's too).
+        """
         if node is not None and self.tracing():
+            if not self._joined and not self._runs and self._may_join():
+                for handoff in published_handoffs():
+                    self._scope_for(handoff.run_id)
             self._nodes.dataset_started(node.name, dataset, operation)
 
     def dataset_loaded(self, node: Any, dataset: str, data: Any) -> None:

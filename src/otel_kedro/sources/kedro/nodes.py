@@ -214,6 +214,16 @@ class NodeTracker:
 
     # Nodes ---------------------------------------------------------------------------------
 
+    def context_on_thread(self) -> Context | None:
+        """The context of a node still open on this thread (its outputs being saved after its
+        function returned), or None; for stamping log records with the node they belong to.
+        """
+        thread = threading.get_ident()
+        for state in list(self._nodes.values()):  # a copy: other threads add and remove nodes
+            if state.thread == thread:
+                return state.context
+        return None
+
     def discard(self, node_name: str) -> None:
         """Forget loads of a node that belongs to no traced run."""
         with self._lock:

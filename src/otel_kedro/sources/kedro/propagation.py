@@ -34,6 +34,8 @@ class RunHandoff:
     dataset_spans: bool
     chain: dict[str, object]
     project_path: str | None
+    run_id: str = ""
+    logs_level: str | None = None  # the level log records are captured at; None: not at all
 
     def to_json(self) -> str:
         """Encode for an environment variable."""
@@ -57,6 +59,19 @@ def read_handoff(run_id: str, environ: Mapping[str, str] | None = None) -> RunHa
         return RunHandoff(**json.loads(raw))
     except (TypeError, ValueError):
         return None
+
+
+def published_handoffs(environ: Mapping[str, str] | None = None) -> list[RunHandoff]:
+    """Every run handoff in the environment (a worker's runs, before it knows their ids)."""
+    environ = os.environ if environ is None else environ
+    found = []
+    for name, raw in environ.items():
+        if name.startswith(HANDOFF_PREFIX) and raw:
+            try:
+                found.append(RunHandoff(**json.loads(raw)))
+            except (TypeError, ValueError):
+                continue
+    return found
 
 
 def context_from_traceparent(traceparent: str, tracestate: str = "") -> Context | None:
