@@ -99,7 +99,7 @@ def _any_value(value: Mapping[str, Any]) -> Any:
 
         return base64.b64decode(value["bytesValue"])
     if "arrayValue" in value:
-        return tuple(_any_value(v) for v in value["arrayValue"].get("values", []))
+        return [_any_value(v) for v in value["arrayValue"].get("values", [])]
     return _value(value)
 
 
