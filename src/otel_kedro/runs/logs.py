@@ -77,6 +77,10 @@ class RunLogs:
         except Exception as error:  # noqa: BLE001 - the run goes on without its log records
             warn_once(f"cannot record this run's log records ({error!r}).")
 
+    def ensure_attached(self) -> None:
+        """Re-attach the capture if the root logger was reconfigured since the run started."""
+        self._capture.ensure_attached()
+
     def finish(self, destination: Destination) -> None:
         """Stop capturing the run's records and write what is queued (before its folder is
         closed and delivered).

@@ -393,6 +393,8 @@ class RunRoot:
             self._nodes.discard(node.name)
             return
         scope.catalog = catalog
+        if self._logs is not None:
+            self._logs.ensure_attached()
         self._nodes.node_started(scope, node, is_async)
 
     def node_finished(self, node: Any, error: BaseException | None = None) -> None:
@@ -407,6 +409,8 @@ class RunRoot:
             if not self._joined and not self._runs and self._may_join():
                 for handoff in published_handoffs():
                     self._scope_for(handoff.run_id)
+            if self._logs is not None:
+                self._logs.ensure_attached()
             self._nodes.dataset_started(node.name, dataset, operation)
 
     def dataset_loaded(self, node: Any, dataset: str, data: Any) -> None:

@@ -96,6 +96,16 @@ class LogCapture(logging.Handler):
             if self not in root.handlers:
                 root.addHandler(self)
 
+    def ensure_attached(self) -> None:
+        """Attach again if something replaced the root logger's handlers while runs capture
+        (Kedro reconfigures logging before every node in a ``spawn`` worker).
+        """
+        if self._routes and self not in logging.getLogger().handlers:
+            with self._lock:
+                root = logging.getLogger()
+                if self._routes and self not in root.handlers:
+                    root.addHandler(self)
+
     def remove(self, run: Hashable) -> None:
         """Stop capturing for ``run``; leave the root logger when no run is left."""
         with self._lock:

@@ -178,3 +178,19 @@ class TestRootLogger:
         runs.capture.add("a", trace.set_span_in_context(runs.run_spans["a"]), provider, 0)
         logger.info("one")
         assert [r.log_record.body for r in runs.logs("a")] == ["one"]
+
+
+def test_reattaches_after_the_root_logger_is_reconfigured(runs: _Runs) -> None:
+    """Kedro's spawn workers run dictConfig before every node: the capture comes back."""
+    runs.add("a")
+    root = logging.getLogger()
+    saved = root.handlers[:]
+    root.removeHandler(runs.capture)  # what dictConfig does to every root handler
+    logger.info("lost")
+    runs.capture.ensure_attached()
+    logger.info("found")
+    assert root.handlers.count(runs.capture) == 1
+    assert [r.log_record.body for r in runs.logs("a")] == ["found"]
+    assert [h for h in saved if h is not runs.capture] == [
+        h for h in root.handlers if h is not runs.capture
+    ]
