@@ -7,15 +7,18 @@ log capture (the SDK LoggingHandler, the files chain, the batching JSON Lines wr
 wall time and process CPU time (all threads), because on a shared machine wall time mostly
 measures the neighbours. Alternating rounds, medians.
 
-Per run: ``kedro run`` of the example project with ``logs`` on vs off, interleaved, medians of
-wall time and of the child's CPU time (user + system), and how many records the run wrote.
+Per run: the fixed part (starting and finishing one run's log pipeline, and importing its
+modules once); then the example project run in this process (``otel_kedro.testing.run_session``)
+with ``logs`` on and off in alternation, the median of the paired CPU differences; and
+``kedro run`` subprocesses, interleaved, medians of wall time and of the child's CPU time.
 
-    .venv/bin/python benchmarks/logs_overhead.py [--records 20000] [--rounds 7] [--runs 5]
+    .venv/bin/python benchmarks/logs_overhead.py [--records N] [--rounds N] [--pairs N] [--runs N]
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import os
 import resource
@@ -108,6 +111,74 @@ def per_record(records: int, rounds: int) -> dict[str, float]:
     return {name: statistics.median(values) for name, values in samples.items()}
 
 
+def fixed_per_run(repeats: int = 20) -> tuple[float, float]:
+    """CPU seconds to import the log modules once, and (median) to start and finish a run's
+    log pipeline with one record.
+    """
+    import importlib
+    import subprocess
+
+    probe = (
+        "import time, otel_kedro.runs.root; c = time.process_time(); "
+        "import otel_kedro.runs.logs, opentelemetry.exporter.otlp.json.common._log_encoder; "
+        "print(time.process_time() - c)"
+    )
+    imports = float(subprocess.check_output([sys.executable, "-c", probe], text=True))
+    importlib.import_module("otel_kedro.runs.logs")
+    tracing = _Tracing()
+    chain = destination_chain(PrivacySettings(), "files")
+    span = TracerProvider().get_tracer("benchmark").start_span("RUN")
+    logs = RunLogs(tracing, NodeTracker())  # type: ignore[arg-type]
+    cpu = []
+    with tempfile.TemporaryDirectory() as tmp_name:
+        for index in range(repeats):
+            folder = Path(tmp_name) / str(index)
+            folder.mkdir()
+            destination = Destination(folder=folder, processor=None, announce=False)  # type: ignore[arg-type]
+            start = time.process_time()
+            logs.start(
+                destination,
+                trace.set_span_in_context(span),
+                chain,
+                TracerProvider().resource,
+                "INFO",
+            )
+            logging.getLogger("benchmark.fixed").warning("one record")
+            logs.finish(destination)
+            cpu.append(time.process_time() - start)
+    return imports, statistics.median(cpu)
+
+
+def per_run_in_process(pairs: int) -> tuple[float, float, float, int]:
+    """Median, min and max of the paired CPU differences (logs on minus off) of the example's
+    ``data_processing`` run in this process, and the records one run wrote.
+    """
+    from otel_kedro.model.run_folder import read_logs
+    from otel_kedro.testing import run_session
+
+    quiet = {"OTEL_KEDRO_SUMMARY": "false", "OTEL_KEDRO_ANNOUNCE": "false"}
+    os.environ.update(quiet)
+    diffs, records = [], 0
+    with tempfile.TemporaryDirectory() as tmp_name:
+        project = copy_example(Path(tmp_name))
+        output = Path(tmp_name) / "runs"
+        for index in range(pairs + 1):  # the first pair warms imports and caches up
+            cpu = {}
+            for logs in ("false", "true"):
+                os.environ["OTEL_KEDRO_LOGS"] = logs
+                with open(os.devnull, "w") as devnull, contextlib.redirect_stdout(devnull):  # noqa: PTH123
+                    start = time.process_time()
+                    captured = run_session(project, output, pipeline_name="data_processing")
+                    cpu[logs] = time.process_time() - start
+                if logs == "true":
+                    records = sum(len(line) for line in read_logs(captured.folder).items)
+            if index:
+                diffs.append(cpu["true"] - cpu["false"])
+    for name in (*quiet, "OTEL_KEDRO_LOGS"):
+        os.environ.pop(name, None)
+    return statistics.median(diffs), min(diffs), max(diffs), records
+
+
 def _children_cpu() -> float:
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     return usage.ru_utime + usage.ru_stime
@@ -138,6 +209,7 @@ def main() -> None:
     parser.add_argument("--records", type=int, default=20_000)
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--pairs", type=int, default=11)
     args = parser.parse_args()
     figures = per_record(args.records, args.rounds)
     us = {name: value * 1e6 for name, value in figures.items()}
@@ -146,6 +218,16 @@ def main() -> None:
         f"CPU {us['cpu without']:.1f} us without, {us['cpu with']:.1f} us with "
         f"(+{us['cpu with'] - us['cpu without']:.1f} us); wall {us['wall without']:.1f} us "
         f"without, {us['wall with']:.1f} us with (+{us['wall with'] - us['wall without']:.1f} us)"
+    )
+    imports, setup = fixed_per_run()
+    print(
+        f"per run, fixed: importing the log modules {imports * 1e3:.1f} ms CPU once; starting "
+        f"and finishing a run's log pipeline {setup * 1e3:.2f} ms CPU"
+    )
+    median, low, high, records = per_run_in_process(args.pairs)
+    print(
+        f"per run, in process (example data_processing, {records} records, {args.pairs} pairs): "
+        f"CPU difference median {median * 1e3:+.1f} ms (from {low * 1e3:+.1f} to {high * 1e3:+.1f})"
     )
     run, records = per_run(args.runs)
     print(

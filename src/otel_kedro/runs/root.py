@@ -106,11 +106,12 @@ class RunRoot:
 
     def _run_logs(self) -> RunLogs:
         """The log capture of this process, created with its first run that records logs."""
-        if self._logs is None:
-            from otel_kedro.runs.logs import RunLogs
+        with self._lock:  # callers never hold it
+            if self._logs is None:
+                from otel_kedro.runs.logs import RunLogs
 
-            self._logs = RunLogs(self._tracing, self._nodes)
-        return self._logs
+                self._logs = RunLogs(self._tracing, self._nodes)
+            return self._logs
 
     # Run -----------------------------------------------------------------------------------
 
