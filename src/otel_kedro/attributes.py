@@ -70,6 +70,8 @@ KEDRO_DATASET_ROWS: Final = "kedro.dataset.rows"
 
 # Errors.
 ERROR_TYPE: Final = "error.type"
+# Log records of an exception (exception semantic conventions).
+EXCEPTION_TYPE: Final = "exception.type"
 
 # --- Metrics (process semantic conventions 1.44, plus Kedro durations) ---------------------
 # Process-tree samples: tree totals carry no pid; per-process points carry the three keys below.

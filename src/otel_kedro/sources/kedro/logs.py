@@ -30,11 +30,16 @@ from typing import TYPE_CHECKING
 
 from opentelemetry import context as otel_context
 from opentelemetry import trace
+from opentelemetry.sdk._logs import LoggingHandler
+
+from otel_kedro.attributes import EXCEPTION_TYPE
+from otel_kedro.sources.kedro.nodes import error_type
 
 if TYPE_CHECKING:
     from opentelemetry.context import Context
-    from opentelemetry.sdk._logs import LoggerProvider, LoggingHandler
+    from opentelemetry.sdk._logs import LoggerProvider
     from opentelemetry.trace import SpanContext
+    from opentelemetry.util.types import Attributes
 
 # The SDK's and exporters' own records: exporting them while exporting could recurse.
 _SKIPPED_LOGGERS = ("opentelemetry",)
@@ -47,15 +52,26 @@ class _Route:
     level: int
 
 
+class _SdkHandler(LoggingHandler):
+    """The SDK's translation, with ``exception.type`` the fully qualified class name, as the
+    semantic conventions ask (and as ``error.type`` of our spans says it).
+    """
+
+    @staticmethod
+    def _get_attributes(record: logging.LogRecord) -> Attributes:
+        attributes = dict(LoggingHandler._get_attributes(record) or {})
+        if record.exc_info and record.exc_info[1] is not None:
+            attributes[EXCEPTION_TYPE] = error_type(record.exc_info[1])
+        return attributes
+
+
 def sdk_handler(provider: LoggerProvider, level: int) -> LoggingHandler:
     """The SDK's ``LoggingHandler`` for a run's provider (its deprecation notice, which points
     at a contrib package with the same translation, is not the user's business).
     """
-    from opentelemetry.sdk._logs import LoggingHandler
-
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
-        return LoggingHandler(level=level, logger_provider=provider)
+        return _SdkHandler(level=level, logger_provider=provider)
 
 
 class LogCapture(logging.Handler):

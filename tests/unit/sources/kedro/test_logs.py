@@ -21,6 +21,10 @@ from otel_kedro.sources.kedro.logs import LogCapture
 _tracer = TracerProvider().get_tracer("test")
 
 
+class _QuotaError(Exception):
+    pass
+
+
 class _Runs:
     """Two runs, each with a span tree and an in-memory log pipeline; ``node`` is the node
     context to report as in flight on the calling thread."""
@@ -123,10 +127,17 @@ class TestRouting:
             raise KeyError("missing")  # noqa: TRY301
         except KeyError:
             logger.exception("failed")
-        (record,) = runs.logs("a")
-        attributes = record.log_record.attributes or {}
+        try:
+            raise _QuotaError("over quota")  # noqa: TRY301
+        except _QuotaError:
+            logger.error("failed again", exc_info=True)  # noqa: G201 - the other spelling
+        builtin, custom = runs.logs("a")
+        attributes = builtin.log_record.attributes or {}
         assert attributes["exception.type"] == "KeyError"
+        assert attributes["exception.message"] == "missing"
         assert "KeyError: 'missing'" in str(attributes["exception.stacktrace"])
+        attributes = custom.log_record.attributes or {}
+        assert attributes["exception.type"] == f"{__name__}._QuotaError", "fully qualified"
 
 
 class TestRootLogger:
