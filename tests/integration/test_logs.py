@@ -221,6 +221,12 @@ def test_with_consent_every_record_reaches_the_collector_scrubbed_and_hashed(
     )
     assert sorted(r.span_id for r in sent) == sorted(r.span_id for r in local)
     assert all(r.resource["host.name"].startswith(HASH_PREFIX) for r in sent)
+    # The OTLP chain hashes the project path in code locations; the local file keeps it.
+    project = str(log_project.resolve())
+    assert _by_body(local, "first node connects").attributes["code.file.path"].startswith(project)
+    sent_path = _by_body(sent, "first node connects").attributes["code.file.path"]
+    assert project not in sent_path
+    assert sent_path.endswith("pipeline_registry.py")
     assert all(r.resource["process.owner"].startswith(HASH_PREFIX) for r in sent)
     _assert_no_secret(*(str(request) for request in receiver.log_requests))
     delivery = json.loads((folder / "delivery.json").read_text())
@@ -295,3 +301,15 @@ def test_replay_sends_the_logs_a_down_collector_missed(log_project: Path, tmp_pa
         second = _replay(log_project, env, "--all", "--endpoint", receiver.endpoint)
         assert second.returncode == 0
         assert len(log_records(receiver.log_requests)) == len(local), "sent once"
+
+
+def test_the_threshold_applies_in_workers_too(log_project: Path) -> None:
+    env = clean_env(KEDRO_MP_CONTEXT="spawn", OTEL_KEDRO_LOGS_LEVEL="warning")
+    result = run_kedro(log_project, "run", "--runner", "ParallelRunner", env=env)
+    assert result.returncode == 0, result.stderr[-3000:]
+    logs = read_logs(_only_folder(log_project) / "logs.jsonl")
+    assert sorted(str(r.body) for r in logs) == [
+        "second node caught an error",
+        "second node got 1",
+    ]
+    assert all(r.severity_number >= 13 for r in logs)
