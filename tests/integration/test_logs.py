@@ -136,6 +136,15 @@ def test_records_carry_the_span_they_were_emitted_in(
         assert [r.span_id for r in running] == [nodes[name].span_id]
         assert running[0].scope == "kedro.pipeline.node"
     assert any(r.span_id == run.span_id for r in logs), "runner records carry the run span"
+    # Kedro loads a node's inputs before the node starts: those records wait for its span.
+    loads = {
+        dataset: sorted(
+            r.span_id for r in logs if str(r.body).startswith(f"Loading data from {dataset} ")
+        )
+        for dataset in ("a", "b", "c")
+    }
+    assert loads["a"] == sorted([nodes["second"].span_id, nodes["branch"].span_id])
+    assert loads["b"] == loads["c"] == [nodes["last"].span_id]
 
     error = _by_body(logs, "second node caught an error")
     assert error.span_id == nodes["second"].span_id

@@ -37,7 +37,10 @@ class RunLogs:
     """The log capture of this process and the log pipeline of each of its runs."""
 
     def __init__(self, tracing: TracingPipeline, nodes: NodeTracker) -> None:
-        self._capture = LogCapture(tracing.destination_of, nodes.context_on_thread)
+        self._nodes = nodes
+        self._capture = LogCapture(
+            tracing.destination_of, nodes.context_on_thread, nodes.loading_on_thread
+        )
         self._providers: dict[Destination, LoggerProvider] = {}
         self._lock = threading.Lock()
         os.register_at_fork(after_in_child=self._reset_after_fork)
@@ -76,6 +79,10 @@ class RunLogs:
             self._capture.add(destination, run_context, provider, logging.getLevelName(level))
         except Exception as error:  # noqa: BLE001 - the run goes on without its log records
             warn_once(f"cannot record this run's log records ({error!r}).")
+
+    def node_started(self, node_name: str) -> None:
+        """The node's span started on this thread: its input loads' records go out with it."""
+        self._capture.emit_held(node_name, self._nodes.context_on_thread())
 
     def ensure_attached(self) -> None:
         """Re-attach the capture if the root logger was reconfigured since the run started."""

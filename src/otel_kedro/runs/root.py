@@ -397,6 +397,8 @@ class RunRoot:
         if self._logs is not None:
             self._logs.ensure_attached()
         self._nodes.node_started(scope, node, is_async)
+        if self._logs is not None:
+            self._logs.node_started(node.name)
 
     def node_finished(self, node: Any, error: BaseException | None = None) -> None:
         """The node function returned or raised."""

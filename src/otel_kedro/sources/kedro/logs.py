@@ -10,7 +10,11 @@ they printed before. For each record it picks the run and the span the record be
    to a run;
 2. else the node still in flight on this thread (Kedro saves a node's outputs after
    ``after_node_run`` detached the node's context);
-3. else the run span, when one run is active in this process.
+3. else the node whose inputs this thread is loading: Kedro loads them before
+   ``before_node_run``, when the node span does not exist yet, so these records are held
+   and emitted with the node span as soon as it starts (their timestamps are their own);
+4. else the run span, when one run is active in this process (held records whose node never
+   started, because a load failed, go out with it when the run ends).
 
 The record then goes through that run's SDK ``LoggingHandler``, which translates severity,
 logger name, code location and exception details (``exception.type``, ``.message``,
@@ -79,17 +83,21 @@ class LogCapture(logging.Handler):
 
     ``run_of`` names the run (any hashable key, the one given to :meth:`add`) a span context
     belongs to; ``node_context`` gives the context of a node still in flight on the calling
-    thread, or None.
+    thread, or None; ``loading_node`` names the node whose inputs the calling thread is
+    loading before its span exists, or None.
     """
 
     def __init__(
         self,
         run_of: Callable[[SpanContext], Hashable | None],
         node_context: Callable[[], Context | None],
+        loading_node: Callable[[], str | None] = lambda: None,
     ) -> None:
         super().__init__(logging.NOTSET)
         self._run_of = run_of
         self._node_context = node_context
+        self._loading_node = loading_node
+        self._held: dict[tuple[str, int], list[logging.LogRecord]] = {}
         self._routes: dict[Hashable, _Route] = {}
         self._lock = threading.Lock()
         self._inside = threading.local()
@@ -98,6 +106,7 @@ class LogCapture(logging.Handler):
     def _reset_after_fork(self) -> None:
         """A forked worker's records are not its parent's runs' until it joins one."""
         self._routes = {}
+        self._held = {}
         self._lock = threading.Lock()
         self._inside = threading.local()
 
@@ -122,8 +131,30 @@ class LogCapture(logging.Handler):
                 if self._routes and self not in root.handlers:
                     root.addHandler(self)
 
+    def emit_held(self, node: str, context: Context | None) -> None:
+        """The span of ``node`` started on this thread (as ``context``): emit the records
+        its input loads logged before.
+        """
+        records = self._held.pop((node, threading.get_ident()), None)
+        if not records or context is None:
+            return
+        run = self._run_of(trace.get_current_span(context).get_span_context())
+        route = self._routes.get(run) if run is not None else None
+        if route is None:
+            return
+        for record in records:
+            self._emit(route, record, context)
+
     def remove(self, run: Hashable) -> None:
-        """Stop capturing for ``run``; leave the root logger when no run is left."""
+        """Stop capturing for ``run``; leave the root logger when no run is left. The last
+        run gets the held records of nodes that never started (a failed load).
+        """
+        route = self._routes.get(run)
+        if route is not None and len(self._routes) == 1:
+            held, self._held = self._held, {}
+            for records in held.values():
+                for record in records:
+                    self._emit(route, record, route.run_context)
         with self._lock:
             routes = dict(self._routes)
             routes.pop(run, None)
@@ -159,10 +190,19 @@ class LogCapture(logging.Handler):
                 context = node
         route = routes.get(run) if run is not None else None
         if route is None:
+            loading = self._loading_node()
+            if loading is not None:  # the node's span is about to start: hold the record
+                if record.levelno >= min(r.level for r in routes.values()):
+                    self._held.setdefault((loading, threading.get_ident()), []).append(record)
+                return True
             if len(routes) != 1:
                 return False  # concurrent runs and no span to tell them apart
             route = next(iter(routes.values()))
             context = route.run_context
+        return self._emit(route, record, context)
+
+    def _emit(self, route: _Route, record: logging.LogRecord, context: Context | None) -> bool:
+        """Through the run's SDK handler, in ``context`` (None: the current one)."""
         if record.levelno < route.level:
             return False
         if context is None:

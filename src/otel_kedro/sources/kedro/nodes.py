@@ -224,6 +224,14 @@ class NodeTracker:
                 return state.context
         return None
 
+    def loading_on_thread(self) -> str | None:
+        """The node whose inputs this thread is loading before its span starts, or None."""
+        thread = threading.get_ident()
+        for name, owner in list(self._windows):  # a copy: other threads add and remove them
+            if owner == thread:
+                return name
+        return None
+
     def discard(self, node_name: str) -> None:
         """Forget loads of a node that belongs to no traced run."""
         with self._lock:

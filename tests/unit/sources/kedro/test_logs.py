@@ -32,11 +32,12 @@ class _Runs:
     def __init__(self) -> None:
         self.spans: dict[tuple[int, int], Hashable] = {}
         self.node: otel_context.Context | None = None
+        self.loading: str | None = None
         self.memory = {"a": InMemoryLogRecordExporter(), "b": InMemoryLogRecordExporter()}
         self.run_spans = {run: _tracer.start_span(f"RUN {run}") for run in self.memory}
         for run, span in self.run_spans.items():
             self.own(span, run)
-        self.capture = LogCapture(self.run_of, lambda: self.node)
+        self.capture = LogCapture(self.run_of, lambda: self.node, lambda: self.loading)
 
     def own(self, span: trace.Span, run: str) -> trace.Span:
         context = span.get_span_context()
@@ -101,6 +102,31 @@ class TestRouting:
         logger.info("saving")
         (record,) = runs.logs("a")
         assert _span_id(record) == node.get_span_context().span_id
+
+    def test_records_of_input_loads_wait_for_their_node_span(self, runs: _Runs) -> None:
+        """Logged while the node's inputs load (no span yet): emitted with the node span once it
+        starts, with their own timestamps; a node that never starts leaves them to the run."""
+        runs.add("a")
+        runs.loading = "node"
+        logger.info("loading its input")
+        logger.debug("below the threshold")
+        assert runs.logs("a") == []
+        node = runs.own(
+            _tracer.start_span("node", trace.set_span_in_context(runs.run_spans["a"])), "a"
+        )
+        runs.loading = None
+        runs.capture.emit_held("node", trace.set_span_in_context(node))
+        (record,) = runs.logs("a")
+        assert record.log_record.body == "loading its input"
+        assert _span_id(record) == node.get_span_context().span_id
+        assert (record.log_record.observed_timestamp or 0) > (record.log_record.timestamp or 0)
+
+        runs.loading = "failed_node"
+        logger.warning("its load failed")
+        runs.capture.remove("a")
+        last = runs.logs("a")[-1]
+        assert last.log_record.body == "its load failed"
+        assert _span_id(last) == runs.run_spans["a"].get_span_context().span_id
 
     def test_otherwise_the_only_run_span(self, runs: _Runs) -> None:
         """Outside any node (the runner's own lines), the single active run's span."""
