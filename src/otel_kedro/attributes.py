@@ -78,6 +78,8 @@ KEDRO_DATASET_ROWS: Final = "kedro.dataset.rows"
 
 # Errors.
 ERROR_TYPE: Final = "error.type"
+# Log records of an exception (exception semantic conventions).
+EXCEPTION_TYPE: Final = "exception.type"
 
 # Provenance: the code (command and run spans), the parameters (run span), the data (dataset
 # spans). vcs.* and file.* follow the semantic conventions.

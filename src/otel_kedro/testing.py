@@ -17,9 +17,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from otel_kedro.config.environment import setting_variable
-from otel_kedro.model.run_folder import duration_s, read_metrics, read_spans
+from otel_kedro.model.run_folder import duration_s, read_logs, read_metrics, read_spans
 
 if TYPE_CHECKING:
+    from opentelemetry.sdk._logs import ReadableLogRecord
     from opentelemetry.sdk.metrics.export import MetricsData
     from opentelemetry.sdk.trace import ReadableSpan
 
@@ -28,12 +29,15 @@ if TYPE_CHECKING:
 
 @dataclasses.dataclass(frozen=True)
 class CapturedRun:
-    """One run's folder and what its files hold (spans and metrics as SDK objects)."""
+    """One run's folder and what its files hold (spans, metrics and log records as SDK
+    objects).
+    """
 
     folder: Path
     spans: list[ReadableSpan]
     metrics: list[MetricsData]
     error: BaseException | None = None
+    logs: list[ReadableLogRecord] = dataclasses.field(default_factory=list)
 
     def span(self, name: str) -> ReadableSpan:
         """The only span called ``name`` (``AssertionError`` if there is not exactly one)."""
@@ -112,4 +116,7 @@ def run_session(  # noqa: PLR0913 - the options of a Kedro run
     if len(folders) != 1:
         raise RuntimeError(f"expected one new run folder under {output_dir}, found {folders}")
     folder = folders[0]
-    return CapturedRun(folder, read_spans(folder).items, read_metrics(folder).items, error)
+    logs = [record for line in read_logs(folder).items for record in line]
+    return CapturedRun(
+        folder, read_spans(folder).items, read_metrics(folder).items, error, logs=logs
+    )

@@ -23,7 +23,7 @@ def test_one_in_process_run_is_one_trace_of_every_node(
     example_project: Path, tmp_path: Path, runner: type
 ) -> None:
     """Every node of the example has one span, all in one trace under one run span, and the
-    sampler's metrics are in the same folder.
+    sampler's metrics and the run's log records are in the same folder.
     """
     captured = run_session(example_project, tmp_path / "runs", runner=runner())
     assert captured.error is None
@@ -34,6 +34,13 @@ def test_one_in_process_run_is_one_trace_of_every_node(
     assert run.attributes["cicd.pipeline.result"] == "success"
     assert captured.metrics, "metrics.jsonl was written"
     assert all(seconds >= 0 for seconds in captured.durations().values())
+    node_ids = sorted(s.context.span_id for s in captured.spans if s.name in EXAMPLE_NODES)
+    running = sorted(
+        r.log_record.span_id
+        for r in captured.logs
+        if str(r.log_record.body).startswith("Running node:")
+    )
+    assert running == node_ids, "each 'Running node' record carries its own node's span"
 
 
 def test_what_each_destination_receives_is_a_function_call(

@@ -10,7 +10,9 @@ from pathlib import Path
 from typing import Any
 
 from google.protobuf import json_format
+from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+from opentelemetry.proto.logs.v1.logs_pb2 import LogRecord
 from opentelemetry.proto.trace.v1.trace_pb2 import Span, Status
 
 _HEX = {"traceId": 32, "spanId": 16, "parentSpanId": 16}
@@ -92,5 +94,58 @@ def _decoded(span: Span, resource: dict[str, Any]) -> DecodedSpan:
         events=[(event.name, _attrs(event.attributes)) for event in span.events],
         start_ns=span.start_time_unix_nano,
         end_ns=span.end_time_unix_nano,
+        resource=resource,
+    )
+
+
+@dataclasses.dataclass
+class DecodedLog:
+    body: Any
+    trace_id: str
+    span_id: str
+    severity_number: int
+    severity_text: str
+    scope: str
+    attributes: dict[str, Any]
+    time_ns: int
+    resource: dict[str, Any]
+
+
+def decode_logs_line(line: str) -> ExportLogsServiceRequest:
+    document = json.loads(line)
+    _hex_ids_to_base64(document)
+    return json_format.Parse(json.dumps(document), ExportLogsServiceRequest())
+
+
+def decoded_logs(requests: list[ExportLogsServiceRequest]) -> list[DecodedLog]:
+    """Every log record of the requests (from a file or a receiver), with its resource."""
+    logs: list[DecodedLog] = []
+    for request in requests:
+        for resource_logs in request.resource_logs:
+            resource = _attrs(resource_logs.resource.attributes)
+            for scope_logs in resource_logs.scope_logs:
+                logs.extend(
+                    _decoded_log(record, scope_logs.scope.name, resource)
+                    for record in scope_logs.log_records
+                )
+    return logs
+
+
+def read_logs(path: Path) -> list[DecodedLog]:
+    """Every log record of a logs.jsonl file; every line must decode."""
+    lines = path.read_text(encoding="utf-8").splitlines()
+    return decoded_logs([decode_logs_line(line) for line in lines])
+
+
+def _decoded_log(record: LogRecord, scope: str, resource: dict[str, Any]) -> DecodedLog:
+    return DecodedLog(
+        body=_value(record.body),
+        trace_id=record.trace_id.hex(),
+        span_id=record.span_id.hex(),
+        severity_number=record.severity_number,
+        severity_text=record.severity_text,
+        scope=scope,
+        attributes=_attrs(record.attributes),
+        time_ns=record.time_unix_nano,
         resource=resource,
     )

@@ -1,4 +1,5 @@
-"""Real OTLP protocol peers on loopback: an HTTP/protobuf receiver, a gRPC TraceService, a black
+"""Real OTLP protocol peers on loopback: an HTTP/protobuf receiver, a gRPC TraceService (with
+MetricsService and LogsService), a black
 hole that accepts connections and never answers, and a port that refuses them. The HTTP and gRPC
 receivers can serve TLS with a certificate of ``tests.support.tls`` and require a client
 certificate (mTLS); they record request headers and the body's compression."""
@@ -15,6 +16,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import grpc
+from opentelemetry.proto.collector.logs.v1 import logs_service_pb2_grpc
+from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import (
+    ExportLogsServiceRequest,
+    ExportLogsServiceResponse,
+)
 from opentelemetry.proto.collector.metrics.v1 import metrics_service_pb2_grpc
 from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
     ExportMetricsServiceRequest,
@@ -48,6 +54,17 @@ def metric_names(requests: list[ExportMetricsServiceRequest]) -> set[str]:
         for scope_metrics in resource_metrics.scope_metrics
         for metric in scope_metrics.metrics
     }
+
+
+def log_records(requests: list[ExportLogsServiceRequest]) -> list[Any]:
+    """Every log record of the requests, in order."""
+    return [
+        record
+        for request in requests
+        for resource_logs in request.resource_logs
+        for scope_logs in resource_logs.scope_logs
+        for record in scope_logs.log_records
+    ]
 
 
 _Server = TypeVar("_Server", bound="LoopbackHttpServer")
@@ -135,18 +152,26 @@ class LoopbackHttpServer:
 
 
 class HttpReceiver(LoopbackHttpServer):
-    """POST /v1/traces and /v1/metrics with protobuf bodies, answered as OTLP/HTTP says.
+    """POST /v1/traces, /v1/metrics and /v1/logs with protobuf bodies, answered as OTLP/HTTP
+    says; ``metrics=False`` or ``logs=False`` make a backend without that signal (404).
 
     ``headers`` holds every request's headers (lower-case names) and ``content_encodings`` each
     request's ``Content-Encoding`` (None when absent); bodies are decompressed before decoding.
     """
 
     def __init__(
-        self, *, metrics: bool = True, tls: Pki | None = None, require_client_cert: bool = False
+        self,
+        *,
+        metrics: bool = True,
+        logs: bool = True,
+        tls: Pki | None = None,
+        require_client_cert: bool = False,
     ) -> None:
         self.requests: list[ExportTraceServiceRequest] = []
         self.metric_requests: list[ExportMetricsServiceRequest] = []
+        self.log_requests: list[ExportLogsServiceRequest] = []
         self.refused_metrics = 0
+        self.refused_logs = 0
         self.resources: list[dict[str, Any]] = []
         self.headers: list[dict[str, str]] = []
         self.content_encodings: list[str | None] = []
@@ -159,13 +184,24 @@ class HttpReceiver(LoopbackHttpServer):
                 receiver.content_encodings.append(encoding)
                 body = decode_body(self.rfile.read(int(self.headers["Content-Length"])), encoding)
                 assert self.headers["Content-Type"] == "application/x-protobuf"
-                if self.path == "/v1/metrics" and not metrics:  # a traces-only backend
-                    receiver.refused_metrics += 1
+                refused = (self.path == "/v1/metrics" and not metrics) or (
+                    self.path == "/v1/logs" and not logs
+                )
+                if refused:  # a backend without that signal
+                    if self.path == "/v1/logs":
+                        receiver.refused_logs += 1
+                    else:
+                        receiver.refused_metrics += 1
                     self.send_response(404)
                     self.send_header("Content-Length", "0")
                     self.end_headers()
                     return
-                if self.path == "/v1/metrics":
+                if self.path == "/v1/logs":
+                    logs_request = ExportLogsServiceRequest()
+                    logs_request.ParseFromString(body)
+                    receiver.log_requests.append(logs_request)
+                    reply = ExportLogsServiceResponse().SerializeToString()
+                elif self.path == "/v1/metrics":
                     metrics_request = ExportMetricsServiceRequest()
                     metrics_request.ParseFromString(body)
                     receiver.metric_requests.append(metrics_request)
@@ -200,24 +236,43 @@ class _MetricsService(metrics_service_pb2_grpc.MetricsServiceServicer):
         return ExportMetricsServiceResponse()
 
 
+class _LogsService(logs_service_pb2_grpc.LogsServiceServicer):
+    def __init__(self) -> None:
+        self.requests: list[ExportLogsServiceRequest] = []
+
+    def Export(self, request: ExportLogsServiceRequest, context: Any) -> ExportLogsServiceResponse:
+        self.requests.append(request)
+        return ExportLogsServiceResponse()
+
+
 class GrpcReceiver(trace_service_pb2_grpc.TraceServiceServicer):
-    """The gRPC TraceService and MetricsService (unless ``metrics`` is false: UNIMPLEMENTED), in
-    process; with ``tls`` on TLS (``require_client_cert`` for mutual TLS). ``metadata`` holds
-    each trace request's invocation metadata."""
+    """The gRPC TraceService, MetricsService and LogsService (each of the last two UNIMPLEMENTED
+    when ``metrics`` or ``logs`` is false), in process; with ``tls`` on TLS
+    (``require_client_cert`` for mutual TLS). ``metadata`` holds each trace request's invocation
+    metadata."""
 
     def __init__(
-        self, *, metrics: bool = True, tls: Pki | None = None, require_client_cert: bool = False
+        self,
+        *,
+        metrics: bool = True,
+        logs: bool = True,
+        tls: Pki | None = None,
+        require_client_cert: bool = False,
     ) -> None:
         self.requests: list[ExportTraceServiceRequest] = []
         self.metadata: list[dict[str, str]] = []
         self._metrics = _MetricsService()
         self.metric_requests = self._metrics.requests
+        self._logs = _LogsService()
+        self.log_requests = self._logs.requests
         self._server = grpc.server(futures.ThreadPoolExecutor(max_workers=2))
         trace_service_pb2_grpc.add_TraceServiceServicer_to_server(self, self._server)
         if metrics:
             metrics_service_pb2_grpc.add_MetricsServiceServicer_to_server(
                 self._metrics, self._server
             )
+        if logs:
+            logs_service_pb2_grpc.add_LogsServiceServicer_to_server(self._logs, self._server)
         if tls is None:
             port = self._server.add_insecure_port("127.0.0.1:0")
             self.endpoint = f"http://127.0.0.1:{port}"

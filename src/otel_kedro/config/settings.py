@@ -124,6 +124,19 @@ def _parse_keep_runs(value: object) -> int | None:
     return number
 
 
+_LOG_LEVELS: Final = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+def _parse_log_level(value: object) -> str:
+    """A Python logging level name (any case; ``WARN`` and ``FATAL`` as Python reads them)."""
+    if isinstance(value, str):
+        name = value.strip().upper()
+        name = {"WARN": "WARNING", "FATAL": "CRITICAL"}.get(name, name)
+        if name in _LOG_LEVELS:
+            return name
+    raise ValueError(f"one of {', '.join(_LOG_LEVELS)}")
+
+
 def _parse_interval(value: object) -> float | None:
     """Seconds between process-tree samples (None, the sampler's default, only by default)."""
     return _seconds(0.05, 60)(value)
@@ -197,6 +210,18 @@ class Settings:
         True,
         parse_bool,
         "write `report.html`, a self-contained page of the run, into its folder at the end",
+    )
+    logs: bool = setting(
+        True,
+        parse_bool,
+        "record Python logging records of the run (every process and thread) in `logs.jsonl`, "
+        "and with consent send them over OTLP",
+    )
+    logs_level: str = setting(
+        "INFO",
+        _parse_log_level,
+        "lowest level recorded (DEBUG to CRITICAL); a logger's own level still decides "
+        "whether a record exists at all",
     )
     heap: bool = setting(
         False, parse_bool, "with consent, also send kedro-telemetry-compatible Heap events"

@@ -71,6 +71,11 @@ class OtlpTarget:
     protocol: str
     traces_endpoint: str
     metrics_endpoint: str
+    logs_endpoint: str = ""
+
+    def endpoint(self, signal: str) -> str:
+        """The full endpoint of ``traces``, ``metrics`` or ``logs``."""
+        return str(getattr(self, f"{signal}_endpoint"))
 
     @property
     def key(self) -> str:
@@ -119,16 +124,20 @@ def target_from_env(environ: Mapping[str, str], endpoint: str | None = None) -> 
     from the traces one is an error rather than silently ignored.
     """
     protocol = _protocol(environ, "TRACES")
-    metrics_protocol = _protocol(environ, "METRICS")
-    if metrics_protocol != protocol:
-        raise ValueError(
-            f"OTEL_EXPORTER_OTLP_METRICS_PROTOCOL={metrics_protocol!r} differs from the traces "
-            f"protocol {protocol!r}; otel-kedro sends traces and metrics with one protocol"
-        )
+    # Logs came later: only their own variable can disagree (a general one follows traces).
+    logs_set = bool(environ.get("OTEL_EXPORTER_OTLP_LOGS_PROTOCOL", "").strip())
+    for signal in ("METRICS", "LOGS") if logs_set else ("METRICS",):
+        other = _protocol(environ, signal)
+        if other != protocol:
+            raise ValueError(
+                f"OTEL_EXPORTER_OTLP_{signal}_PROTOCOL={other!r} differs from the traces "
+                f"protocol {protocol!r}; otel-kedro sends every signal with one protocol"
+            )
     return OtlpTarget(
         protocol,
         _endpoint(environ, "TRACES", protocol, endpoint),
         _endpoint(environ, "METRICS", protocol, endpoint),
+        _endpoint(environ, "LOGS", protocol, endpoint),
     )
 
 
@@ -136,8 +145,8 @@ def prepare(target: OtlpTarget) -> None:
     """Import the exporter modules that sending needs now (called at run start), so the
     bounded wait at run end is spent sending, not importing.
     """
-    _exporter_class(target.protocol, "traces")
-    _exporter_class(target.protocol, "metrics")
+    for signal in ("traces", "metrics", "logs"):
+        _exporter_class(target.protocol, signal)
 
 
 class NotDelivered(Exception):  # noqa: N818  (the callers' interface)
@@ -174,7 +183,7 @@ def send_metrics(data: MetricsData, target: OtlpTarget) -> None:
         return
     from opentelemetry.sdk.metrics.export import MetricExportResult
 
-    with _Send(target, "metrics") as send:
+    with _Send(target, "metrics", unsupported=MetricsUnsupported) as send:
         if send.exporter().export(data) is not MetricExportResult.SUCCESS:
             raise send.failure()
 
@@ -184,6 +193,16 @@ def send_metrics(data: MetricsData, target: OtlpTarget) -> None:
 
 def _exporter_class(protocol: str, signal: str) -> Callable[..., Any]:
     """The SDK's exporter class for ``protocol`` and ``signal`` (importing its module)."""
+    if signal == "logs":
+        if protocol == GRPC:
+            from opentelemetry.exporter.otlp.proto.grpc._log_exporter import OTLPLogExporter
+
+            return OTLPLogExporter
+        from opentelemetry.exporter.otlp.proto.http._log_exporter import (
+            OTLPLogExporter as HttpLogExporter,
+        )
+
+        return HttpLogExporter
     if protocol == GRPC:
         if signal == "traces":
             from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
@@ -274,12 +293,16 @@ _capture = _Capture()
 class _Send:
     """One send of one signal: builds the SDK exporter inside the log capture, tells a failure
     from what the transport saw, and shuts the exporter down (closing its session or channel).
+    ``unsupported`` is raised when the backend has no endpoint for the signal.
     """
 
-    def __init__(self, target: OtlpTarget, signal: str) -> None:
+    def __init__(
+        self, target: OtlpTarget, signal: str, unsupported: type[NotDelivered] | None = None
+    ) -> None:
         self._target = target
         self._signal = signal
-        self._url = target.traces_endpoint if signal == "traces" else target.metrics_endpoint
+        self._unsupported = unsupported
+        self._url = target.endpoint(signal)
         self._shown = _without_userinfo(self._url)  # the endpoint as messages name it
         self._outcomes: list[object] = []
         self._exporter: Any = None
@@ -332,8 +355,8 @@ class _Send:
         last = (telling or self._outcomes or [None])[-1]
         if isinstance(last, requests.Response):
             answer = f"HTTP {last.status_code} {last.reason}".strip()
-            if self._signal == "metrics" and last.status_code in _UNSUPPORTED_HTTP:
-                return MetricsUnsupported(f"{self._shown} takes no OTLP metrics ({answer})")
+            if self._unsupported is not None and last.status_code in _UNSUPPORTED_HTTP:
+                return self._unsupported(f"{self._shown} takes no OTLP {self._signal} ({answer})")
             hint = "; check OTEL_EXPORTER_OTLP_HEADERS" if last.status_code in {401, 403} else ""
             return NotDelivered(f"{self._shown} answered {answer}{hint}")
         if isinstance(last, requests.Timeout):
@@ -354,9 +377,9 @@ class _Send:
                 continue
             code = codes[-1]
             details = str(_args(record)[-1])
-            if self._signal == "metrics" and code is grpc.StatusCode.UNIMPLEMENTED:
-                return MetricsUnsupported(
-                    f"{self._shown} takes no OTLP metrics (gRPC UNIMPLEMENTED)"
+            if self._unsupported is not None and code is grpc.StatusCode.UNIMPLEMENTED:
+                return self._unsupported(
+                    f"{self._shown} takes no OTLP {self._signal} (gRPC UNIMPLEMENTED)"
                 )
             if code is grpc.StatusCode.DEADLINE_EXCEEDED:
                 return NotDelivered(self._no_answer())
@@ -408,13 +431,13 @@ class _Send:
     def _scrub(self, text: str) -> str:
         """``text`` on one line, without endpoint credentials or header values."""
         secrets: set[str] = set()
-        for url in (self._target.traces_endpoint, self._target.metrics_endpoint):
+        for url in (self._target.endpoint(s) for s in ("traces", "metrics", "logs")):
             match = _USERINFO.match(url)
             if match:
                 userinfo = match.group(0)[len(match.group(1) or "") : -1]
                 secrets.update({userinfo, unquote(userinfo)})
                 secrets.update(part for part in userinfo.split(":", 1)[1:] if part)
-        for signal in ("", "TRACES_", "METRICS_"):
+        for signal in ("", "TRACES_", "METRICS_", "LOGS_"):
             for pair in os.environ.get(f"OTEL_EXPORTER_OTLP_{signal}HEADERS", "").split(","):
                 value = pair.partition("=")[2].strip()
                 secrets.update({value, unquote(value)} if value else set())

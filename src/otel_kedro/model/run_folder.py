@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, Generic, TypeVar
 
 if TYPE_CHECKING:
+    from opentelemetry.sdk._logs import ReadableLogRecord
     from opentelemetry.sdk.metrics.export import (
         HistogramDataPoint,
         Metric,
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
 
 TRACES_FILE: Final = "traces.jsonl"
 METRICS_FILE: Final = "metrics.jsonl"
+LOGS_FILE: Final = "logs.jsonl"
 DELIVERY_FILE: Final = "delivery.json"
 INFO_FILE: Final = "info.json"
 REPORT_FILE: Final = "report.html"
@@ -112,6 +114,13 @@ def read_metrics(folder: Path, names: Collection[str] | None = None) -> Decoded[
     return _read_lines(folder / METRICS_FILE, lambda document: [_metrics_data(document, names)])
 
 
+def read_logs(folder: Path) -> Decoded[list[ReadableLogRecord]]:
+    """Every request line of a run folder's ``logs.jsonl``, as the log records it holds (one
+    list per line, so a sender can keep the file's requests).
+    """
+    return _read_lines(folder / LOGS_FILE, lambda document: [list(_iter_logs(document))])
+
+
 def _read_lines(path: Path, decode: Callable[[dict[str, Any]], list[_T]]) -> Decoded[_T]:
     try:
         data = path.read_bytes()
@@ -131,6 +140,22 @@ def _read_lines(path: Path, decode: Callable[[dict[str, Any]], list[_T]]) -> Dec
 
 
 # Decoding --------------------------------------------------------------------------------------
+
+
+def _any_value(value: Mapping[str, Any]) -> Any:
+    """An OTLP JSON ``AnyValue`` of any kind (a log body may be a map or bytes)."""
+    if "kvlistValue" in value:
+        return {
+            str(item["key"]): _any_value(item.get("value", {}))
+            for item in value["kvlistValue"].get("values", [])
+        }
+    if "bytesValue" in value:
+        import base64
+
+        return base64.b64decode(value["bytesValue"])
+    if "arrayValue" in value:
+        return [_any_value(v) for v in value["arrayValue"].get("values", [])]
+    return _value(value)
 
 
 def _value(value: Mapping[str, Any]) -> AttributeValue | None:
@@ -341,3 +366,38 @@ def is_run_folder(path: Path) -> bool:
         (path / name).is_file() and not (path / name).is_symlink()
         for name in (TRACES_FILE, INFO_FILE)
     )
+
+
+def _iter_logs(document: Mapping[str, Any]) -> Iterator[ReadableLogRecord]:
+    from opentelemetry import trace
+    from opentelemetry._logs import LogRecord, SeverityNumber
+    from opentelemetry.context import Context
+    from opentelemetry.sdk._logs import ReadableLogRecord
+
+    for resource_logs in document["resourceLogs"]:
+        resource = _resource(resource_logs.get("resource", {}), resource_logs.get("schemaUrl", ""))
+        for scope_logs in resource_logs.get("scopeLogs", []):
+            scope = _scope(scope_logs.get("scope", {}), scope_logs.get("schemaUrl", ""))
+            for record in scope_logs.get("logRecords", []):
+                flags = int(record.get("flags", 0))
+                span: trace.Span = trace.INVALID_SPAN  # never the reader's own current span
+                if record.get("traceId") and record.get("spanId"):
+                    span = trace.NonRecordingSpan(
+                        _span_context(record["traceId"], record["spanId"], flags)
+                    )
+                context = trace.set_span_in_context(span, Context())
+                severity = record.get("severityNumber")
+                yield ReadableLogRecord(
+                    LogRecord(
+                        timestamp=int(record.get("timeUnixNano", 0)) or None,
+                        observed_timestamp=int(record.get("observedTimeUnixNano", 0)) or None,
+                        context=context,
+                        severity_text=record.get("severityText") or None,
+                        severity_number=SeverityNumber(int(severity)) if severity else None,
+                        body=_any_value(record["body"]) if "body" in record else None,
+                        attributes=attributes_of(record.get("attributes")),
+                        event_name=record.get("eventName") or None,
+                    ),
+                    resource=resource,
+                    instrumentation_scope=scope,
+                )

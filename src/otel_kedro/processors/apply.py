@@ -2,19 +2,23 @@
 
 The chain itself works on one shape, attributes in and attributes out (plus free text). Each
 function here is a small adapter from one signal to that shape and back: spans with their
-events and links, resources, metric points, Heap properties. SDK objects are immutable, so
-adapters rebuild them with public SDK constructors; every field the chain does not process
-(ids, parent, times, kind, status code, scope, dropped counts) is carried over unchanged
-(pinned by a contract test). Every exporter of ours receives what comes out of here.
+events and links, resources, metric points, log records (body, attributes), Heap properties.
+SDK objects are immutable, so adapters rebuild them with public SDK constructors; every field
+the chain does not process (ids, parent, times, kind, status code, scope, dropped counts) is
+carried over unchanged (pinned by a contract test). Every exporter of ours receives what comes
+out of here.
 """
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 from collections.abc import Mapping, Sequence
 from typing import TypeVar
 
 from opentelemetry.attributes import BoundedAttributes
+from opentelemetry.sdk._logs import ReadableLogRecord
+from opentelemetry.sdk._logs.export import LogRecordExporter, LogRecordExportResult
 from opentelemetry.sdk.metrics.export import (
     ExponentialHistogram,
     Gauge,
@@ -244,6 +248,82 @@ def apply_to_metrics_data(data: MetricsData, chain: Chain) -> MetricsData:
             for rm in data.resource_metrics
         ]
     )
+
+
+# The key a structured (non-text) log body is processed under, as one attribute value.
+_BODY_KEY = "log.record.body"
+
+
+def _process_body(body: object, chain: Chain) -> object:
+    """A log body through the chain: text as free text (like a span name), anything else
+    (a mapping, a sequence) as one attribute value, so secrets in it are scrubbed too.
+    """
+    if isinstance(body, str):
+        return chain.text(body)
+    if body is None or isinstance(body, (bool, int, float, bytes)):
+        return body
+    processed = chain.attributes({_BODY_KEY: body})  # type: ignore[dict-item]
+    return processed.get(_BODY_KEY)
+
+
+def process_log(record: ReadableLogRecord, chain: Chain, resource: Resource) -> ReadableLogRecord:
+    """The same log record with the chain applied to its body, attributes (exception message
+    and stack trace included) and resource; ids, times, severity and scope are kept.
+    """
+    original_record = record.log_record
+    raw = original_record.attributes
+    original = dict(raw) if raw else {}
+    attributes = chain.attributes(original)
+    body = _process_body(original_record.body, chain)
+    if (
+        resource is record.resource
+        and body == original_record.body
+        and _unchanged(attributes, original)
+    ):
+        return record
+    log_record = copy.copy(original_record)  # a plain object: ids and times carried over
+    log_record.body = body  # type: ignore[assignment]
+    bounded = BoundedAttributes(
+        maxlen=None, attributes=attributes, immutable=False, extended_attributes=True
+    )
+    bounded.dropped = record.dropped_attributes
+    log_record.attributes = bounded
+    return ReadableLogRecord(
+        log_record=log_record,
+        resource=resource,
+        instrumentation_scope=record.instrumentation_scope,
+        limits=record.limits,
+    )
+
+
+def apply_to_logs(records: Sequence[ReadableLogRecord], chain: Chain) -> list[ReadableLogRecord]:
+    """Every log record through the chain (each distinct resource processed once)."""
+    resources = _ResourceCache(chain)
+    return [process_log(record, chain, resources(record.resource)) for record in records]
+
+
+class ProcessedLogExporter(LogRecordExporter):
+    """Applies a chain to each log record, then hands the batch to the wrapped exporter."""
+
+    def __init__(self, exporter: LogRecordExporter, chain: Chain) -> None:
+        self._exporter = exporter
+        self._chain = chain
+        self._resources = _ResourceCache(chain)
+
+    def export(self, batch: Sequence[ReadableLogRecord]) -> LogRecordExportResult:
+        """Process, then export."""
+        processed = [
+            process_log(record, self._chain, self._resources(record.resource)) for record in batch
+        ]
+        return self._exporter.export(processed)
+
+    def shutdown(self) -> None:
+        """Shut the wrapped exporter down."""
+        self._exporter.shutdown()  # type: ignore[no-untyped-call]
+
+    def force_flush(self, timeout_millis: int = 30_000) -> bool:
+        """Flush the wrapped exporter."""
+        return self._exporter.force_flush(timeout_millis)
 
 
 class ProcessedSpanExporter(SpanExporter):

@@ -18,10 +18,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from otel_kedro.diagnostics import warn_once
-from otel_kedro.exporters import heap, otlp
+from otel_kedro.exporters import heap, otlp, otlp_logs
 from otel_kedro.exporters.delivery import delivered, record_delivery
-from otel_kedro.model.run_folder import read_metrics, read_spans
-from otel_kedro.processors.apply import apply_to_metrics_data, apply_to_properties, apply_to_spans
+from otel_kedro.model.run_folder import read_logs, read_metrics, read_spans
+from otel_kedro.processors.apply import (
+    apply_to_logs,
+    apply_to_metrics_data,
+    apply_to_properties,
+    apply_to_spans,
+)
 from otel_kedro.processors.chain import hash_key
 from otel_kedro.processors.identifiers import hash_identifier
 from otel_kedro.runs.chains import destination_chain
@@ -36,15 +41,17 @@ Job = tuple[str, Callable[[Path], int]]
 
 @dataclasses.dataclass(frozen=True)
 class OtlpDelivery:
-    """A run folder's spans, then its metrics, through the OTLP chain to one endpoint."""
+    """A run folder's spans, then its metrics and log records, through the OTLP chain to one
+    endpoint.
+    """
 
     target: otlp.OtlpTarget
     chain: Chain
 
     def deliver_run(self, folder: Path, *, force: bool = False) -> int:
         """Send what ``target`` has not acknowledged yet; the number of spans sent. Each signal
-        is recorded on its own, so a backend that takes traces but not metrics (Jaeger,
-        Phoenix) is not sent the traces again.
+        is recorded on its own, so a backend that takes traces but not metrics or logs (Jaeger,
+        Phoenix, MLflow) is not sent the traces again, and its "unsupported" is remembered.
         """
         record = delivered(folder)
         sent = 0
@@ -63,6 +70,16 @@ class OtlpDelivery:
                 record_delivery(folder, metrics_key, unsupported=str(error))
             else:
                 record_delivery(folder, metrics_key, requests=len(requests))
+        logs_key = f"{self.target.key} logs"
+        if force or logs_key not in record:
+            # Worker processes write one line per record: send the file's records together.
+            records = [r for line in read_logs(folder).items for r in line]
+            try:
+                otlp_logs.send_logs(apply_to_logs(records, self.chain), self.target)
+            except otlp_logs.LogsUnsupported as error:
+                record_delivery(folder, logs_key, unsupported=str(error))
+            else:
+                record_delivery(folder, logs_key, records=len(records))
         return sent
 
 

@@ -40,6 +40,7 @@ from otel_kedro.sources.kedro.propagation import (
     RunEnvironment,
     RunHandoff,
     context_from_traceparent,
+    published_handoffs,
     read_handoff,
     traceparent_of,
 )
@@ -56,6 +57,7 @@ if TYPE_CHECKING:
     from otel_kedro.config.settings import Settings
     from otel_kedro.processors.chain import Chain
     from otel_kedro.processors.cli_args import Vocabulary
+    from otel_kedro.runs.logs import RunLogs
     from otel_kedro.runs.provenance import RunProvenance
     from otel_kedro.runs.usage import RunUsage
     from otel_kedro.sources.kedro.command import Command, CommandRecorder
@@ -70,6 +72,7 @@ class _Run:
     destination: Destination
     usage: RunUsage | None = None
     provenance: RunProvenance | None = None
+    logs: bool = False
 
 
 @dataclasses.dataclass(frozen=True)
@@ -78,6 +81,7 @@ class _Joined:
 
     scope: RunScope
     destination: Destination
+    logs: bool = False
 
 
 class RunRoot:
@@ -95,6 +99,7 @@ class RunRoot:
         self._nodes = NodeTracker()
         self._atexit_registered = False
         self._command_destination: Destination | None = None
+        self._logs: RunLogs | None = None
         self._termination = TerminationGuard(self._terminated)
         os.register_at_fork(after_in_child=self._reset_after_fork)
         recorder.add_before_finish(self._end_interrupted_runs)
@@ -105,6 +110,15 @@ class RunRoot:
         self._joined = {}
         self._command_destination = None
         self._nodes.reset_after_fork()
+
+    def _run_logs(self) -> RunLogs:
+        """The log capture of this process, created with its first run that records logs."""
+        with self._lock:  # callers never hold it
+            if self._logs is None:
+                from otel_kedro.runs.logs import RunLogs
+
+                self._logs = RunLogs(self._tracing, self._nodes)
+            return self._logs
 
     # Run -----------------------------------------------------------------------------------
 
@@ -187,6 +201,10 @@ class RunRoot:
             if settings.sampler
             else None
         )
+        if settings.logs:
+            self._run_logs().start(
+                destination, run_context, chain, self._tracing.resource(), settings.logs_level
+            )
         traceparent, tracestate = traceparent_of(run_context)
         handoff = RunHandoff(
             traceparent=traceparent,
@@ -199,6 +217,8 @@ class RunRoot:
             chain=spec_to_json(settings.privacy.files, settings.privacy),
             project_path=str(project_path),
             known_values=for_workers(known),
+            run_id=run_id,
+            logs_level=settings.logs_level if settings.logs else None,
         )
         with self._lock:
             self._runs[run_id] = _Run(
@@ -209,6 +229,7 @@ class RunRoot:
                 destination=destination,
                 usage=usage,
                 provenance=provenance,
+                logs=settings.logs,
             )
             self._environment.run_started(run_id, run_context, handoff)
             if not self._atexit_registered:
@@ -411,6 +432,8 @@ class RunRoot:
             command = self._recorder.current()
             run.provenance.finish(run.span, command.span if command else None)
         end_run_span(run.span, result, error)
+        if run.logs:
+            self._run_logs().finish(run.destination)
         self._tracing.flush(run.destination)
         if run.usage is not None:
             run.usage.finish(result)
@@ -484,7 +507,16 @@ class RunRoot:
             content_hashes=handoff.provenance_hashes,
         )
         destination = self._tracing.join_destination(Path(handoff.folder), run_span, chain)
-        return _Joined(scope, destination)
+        if handoff.logs_level:
+            self._run_logs().start(
+                destination,
+                parent,
+                chain,
+                self._tracing.resource(),
+                handoff.logs_level,
+                worker=True,
+            )
+        return _Joined(scope, destination, logs=bool(handoff.logs_level))
 
     def _end_joined_runs(self) -> None:
         with self._lock:
@@ -492,6 +524,8 @@ class RunRoot:
             self._joined = {}
         for run in joined:
             self._nodes.finish_scope(run.scope, None, only_run=True)
+            if run.logs:
+                self._run_logs().finish(run.destination)
             self._tracing.close(run.destination)
 
     def node_started(self, node: Any, catalog: Any, is_async: bool, run_id: str) -> None:
@@ -501,15 +535,26 @@ class RunRoot:
             self._nodes.discard(node.name)
             return
         scope.catalog = catalog
+        if self._logs is not None:
+            self._logs.ensure_attached()
         self._nodes.node_started(scope, node, is_async)
+        if self._logs is not None:
+            self._logs.node_started(node.name)
 
     def node_finished(self, node: Any, error: BaseException | None = None) -> None:
         """The node function returned or raised."""
         self._nodes.node_finished(node, error)
 
     def dataset_started(self, node: Any, dataset: str, operation: str) -> None:
-        """A load or save begins."""
+        """A load or save begins (in a worker, the first one joins the run, so the records
+        its loads log are the run's too).
+        """
         if node is not None and self.tracing():
+            if not self._joined and not self._runs and self._may_join():
+                for handoff in published_handoffs():
+                    self._scope_for(handoff.run_id)
+            if self._logs is not None:
+                self._logs.ensure_attached()
             self._nodes.dataset_started(node.name, dataset, operation, node)
 
     def dataset_loaded(self, node: Any, dataset: str, data: Any) -> None:

@@ -82,6 +82,10 @@ class _RoutingSpanProcessor(SpanProcessor):
         if destination is not None:
             destination.processor.on_end(span)
 
+    def destination_of(self, context: SpanContext) -> Destination | None:
+        """The destination of the run a live span belongs to, if any."""
+        return self._routes.get((context.trace_id, context.span_id))
+
     def adopt(self, parent: SpanContext, destination: Destination) -> None:
         """Send the local children of a span from another process to ``destination``."""
         self._routes[(parent.trace_id, parent.span_id)] = destination
@@ -183,6 +187,10 @@ class TracingPipeline:
         )  # fmt: skip
         self._router.adopt(parent, destination)
         return destination
+
+    def destination_of(self, context: SpanContext) -> Destination | None:
+        """The destination of the run a live span (or a joined run's span) belongs to."""
+        return self._router.destination_of(context)
 
     def route_to(self, destination: Destination) -> contextlib.AbstractContextManager[None]:
         """Within this block, spans started on this thread (and their descendants) go to

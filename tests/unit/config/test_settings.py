@@ -42,6 +42,8 @@ FIELDS = {
     "pss": ("bool", False),
     "summary": ("bool", True),
     "report": ("bool", True),
+    "logs": ("bool", True),
+    "logs_level": ("str", "INFO"),
     "heap": ("bool", False),
     "heap_endpoint": ("str", "https://heapanalytics.com/api/track"),
     "heap_app_id": ("str", "2388822444"),
@@ -112,6 +114,29 @@ class TestSettingsReference:
             end += 1
         assert "\n".join(lines[start:end]) + "\n" == settings_reference()
         assert "## Configuration" in lines[:start]
+
+
+class TestLogLevel:
+    """``logs_level`` takes Python's level names in any case, and nothing else."""
+
+    @pytest.mark.parametrize(
+        ("raw", "level"),
+        [("debug", "DEBUG"), (" Warning ", "WARNING"), ("warn", "WARNING"), ("FATAL", "CRITICAL")],
+    )
+    def test_level_names(self, tmp_path: Path, raw: str, level: str) -> None:
+        """A level name in any case (and Python's aliases) sets the threshold."""
+        loaded = load_settings(tmp_path, environ={"OTEL_KEDRO_LOGS_LEVEL": raw})
+        assert loaded.problems == ()
+        assert loaded.settings.logs_level == level
+
+    @pytest.mark.parametrize("raw", ["verbose", "10", ""])
+    def test_anything_else_is_one_problem_and_the_default(self, tmp_path: Path, raw: str) -> None:
+        """An unknown level is reported with what is allowed, and INFO stays."""
+        loaded = load_settings(tmp_path, environ={"OTEL_KEDRO_LOGS_LEVEL": raw})
+        assert loaded.settings.logs_level == "INFO"
+        assert len(loaded.problems) == 1
+        assert "OTEL_KEDRO_LOGS_LEVEL" in loaded.problems[0]
+        assert "DEBUG, INFO, WARNING, ERROR, CRITICAL" in loaded.problems[0]
 
 
 class TestLayers:

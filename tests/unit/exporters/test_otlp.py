@@ -10,13 +10,16 @@ from otel_kedro.exporters.otlp import OtlpTarget, target_from_env
 
 def test_defaults_are_http_protobuf_on_4318() -> None:
     assert target_from_env({}) == OtlpTarget(
-        otlp.HTTP, "http://localhost:4318/v1/traces", "http://localhost:4318/v1/metrics"
+        otlp.HTTP,
+        "http://localhost:4318/v1/traces",
+        "http://localhost:4318/v1/metrics",
+        "http://localhost:4318/v1/logs",
     )
 
 
 def test_grpc_default_endpoint() -> None:
     target = target_from_env({"OTEL_EXPORTER_OTLP_PROTOCOL": "grpc"})
-    assert target == OtlpTarget(otlp.GRPC, "http://localhost:4317", "http://localhost:4317")
+    assert target == OtlpTarget(otlp.GRPC, *["http://localhost:4317"] * 3)
 
 
 @pytest.mark.parametrize("base", ["http://127.0.0.1:9999", "http://127.0.0.1:9999/"])
@@ -24,6 +27,21 @@ def test_http_base_endpoint_gets_signal_paths(base: str) -> None:
     target = target_from_env({"OTEL_EXPORTER_OTLP_ENDPOINT": base})
     assert target.traces_endpoint == "http://127.0.0.1:9999/v1/traces"
     assert target.metrics_endpoint == "http://127.0.0.1:9999/v1/metrics"
+    assert target.logs_endpoint == "http://127.0.0.1:9999/v1/logs"
+
+
+def test_logs_endpoint_and_protocol_variables() -> None:
+    """The logs signal reads its own endpoint variable, and must share the traces' protocol."""
+    target = target_from_env(
+        {
+            "OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:1",
+            "OTEL_EXPORTER_OTLP_LOGS_ENDPOINT": "http://127.0.0.1:4/custom/logs",
+        }
+    )
+    assert target.logs_endpoint == "http://127.0.0.1:4/custom/logs"
+    assert target.endpoint("logs") == target.logs_endpoint
+    with pytest.raises(ValueError, match="OTEL_EXPORTER_OTLP_LOGS_PROTOCOL='grpc' differs"):
+        target_from_env({"OTEL_EXPORTER_OTLP_LOGS_PROTOCOL": "grpc"})
 
 
 def test_http_base_endpoint_with_a_path_keeps_it() -> None:

@@ -245,6 +245,24 @@ class NodeTracker:
 
     # Nodes ---------------------------------------------------------------------------------
 
+    def context_on_thread(self) -> Context | None:
+        """The context of a node still open on this thread (its outputs being saved after its
+        function returned), or None; for stamping log records with the node they belong to.
+        """
+        thread = threading.get_ident()
+        for state in list(self._nodes.values()):  # a copy: other threads add and remove nodes
+            if state.thread == thread:
+                return state.context
+        return None
+
+    def loading_on_thread(self) -> str | None:
+        """The node whose inputs this thread is loading before its span starts, or None."""
+        thread = threading.get_ident()
+        for name, owner in list(self._windows):  # a copy: other threads add and remove them
+            if owner == thread:
+                return name
+        return None
+
     def discard(self, node_name: str) -> None:
         """Forget loads of a node that belongs to no traced run."""
         with self._lock:

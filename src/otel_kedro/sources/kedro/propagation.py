@@ -39,6 +39,8 @@ class RunHandoff:
     # The run's known sensitive values: a worker's chain must redact them too. The variable is
     # readable by the same user only (``--params`` values are on the command line, visible to all).
     known_values: tuple[str, ...] = ()
+    run_id: str = ""
+    logs_level: str | None = None  # the level log records are captured at; None: not at all
 
     def to_json(self) -> str:
         """Encode for an environment variable."""
@@ -62,6 +64,19 @@ def read_handoff(run_id: str, environ: Mapping[str, str] | None = None) -> RunHa
         return RunHandoff(**json.loads(raw))
     except (TypeError, ValueError):
         return None
+
+
+def published_handoffs(environ: Mapping[str, str] | None = None) -> list[RunHandoff]:
+    """Every run handoff in the environment (a worker's runs, before it knows their ids)."""
+    environ = os.environ if environ is None else environ
+    found = []
+    for name, raw in environ.items():
+        if name.startswith(HANDOFF_PREFIX) and raw:
+            try:
+                found.append(RunHandoff(**json.loads(raw)))
+            except (TypeError, ValueError):
+                continue
+    return found
 
 
 def context_from_traceparent(traceparent: str, tracestate: str = "") -> Context | None:
