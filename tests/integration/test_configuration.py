@@ -125,7 +125,8 @@ def test_dataset_spans_can_be_switched_off(example_project: Path) -> None:
     assert result.returncode == 0
     assert "trace written to" not in result.stderr
     spans = read_spans(run_folders(example_project)[0] / "traces.jsonl")
-    assert {s.name for s in spans} == {"kedro run", "RUN __default__", *EXAMPLE_NODES}
+    phases = {"STARTUP bootstrap", "STARTUP session", "STARTUP pipelines", "STARTUP catalog"}
+    assert {s.name for s in spans} == {"kedro run", *phases, "RUN __default__", *EXAMPLE_NODES}
 
 
 def _cli(project: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:

@@ -57,7 +57,9 @@ def _assert_same_spans(local: list[DecodedSpan], stored: list[dict[str, Any]]) -
 
 
 def _assert_run_shape(stored: list[dict[str, Any]]) -> None:
-    """The tree Phoenix shows: command, run, one span per node, loads and saves under nodes."""
+    """The tree Phoenix shows: command (with its start-up phases), run, one span per node,
+    loads and saves under nodes.
+    """
     by_id = {span["context"]["span_id"]: span for span in stored}
     roots = [span for span in stored if span["parent_id"] is None]
     assert [root["name"] for root in roots] == ["kedro run"]
@@ -69,7 +71,9 @@ def _assert_run_shape(stored: list[dict[str, Any]]) -> None:
     assert io, "dataset loads and saves are stored"
     for span in io:
         assert by_id[span["parent_id"]]["name"] in EXAMPLE_NODES, span["name"]
-    assert len(stored) == 2 + len(nodes) + len(io)
+    startup = [span for span in stored if span["name"].startswith("STARTUP ")]
+    assert all(span["parent_id"] == roots[0]["context"]["span_id"] for span in startup)
+    assert len(stored) == 2 + len(startup) + len(nodes) + len(io)
     assert len({span["context"]["trace_id"] for span in stored}) == 1
 
 

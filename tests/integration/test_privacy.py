@@ -150,6 +150,9 @@ def test_resource_goes_through_the_chain_too(example_project: Path) -> None:
 
 
 def test_allow_listed_arguments_survive_masking(example_project: Path) -> None:
+    # Without the files' kept run options, only the allow-listed value survives.
+    with (example_project / "conf" / "base" / "otel.yml").open("a") as otel_yml:
+        otel_yml.write("privacy:\n  files:\n    keep_run_options: []\n")
     env = clean_env(OTEL_KEDRO_ALLOW_ARGS="data_processing")
     result = run_kedro(
         example_project, "run", "--pipeline", "data_processing", "--env", "local", env=env

@@ -338,8 +338,9 @@ class RunRoot:
         context = self._command_context(command, tracer, destination, inbound, settings, vocabulary)
         if context is not None and error is not None:
             mark_failed(trace.get_current_span(context), error)
-        if settings.sampler:
-            usage = self._start_usage(destination, settings, chain, self._tracing.resource())
+        if settings.sampler:  # con-duct's files, from one sample; no summary of a run never run
+            quiet = dataclasses.replace(settings, summary=False)
+            usage = self._start_usage(destination, quiet, chain, self._tracing.resource())
             if usage is not None:
                 usage.finish(attr.RESULT_FAILURE)
 
