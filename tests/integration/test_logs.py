@@ -178,7 +178,9 @@ def _ours(line: str) -> bool:
     """otel-kedro's own announcement and summary lines (they hold this run's figures)."""
     return line.startswith("otel-kedro:") or (
         line.startswith("  ")
-        and line.lstrip().startswith(("memory ", "cpu ", "slowest nodes", "peak memory", "files "))
+        and line.lstrip().startswith(
+            ("memory ", "cpu ", "slowest nodes", "peak memory", "files ", "report ")
+        )
     )
 
 

@@ -154,10 +154,12 @@ def test_a_params_value_leaks_through_no_exception(
     messages = _exception_messages(folder)
     assert any("params {'fail': True, 'note': '*****'}" in m for m in messages), messages
     assert _leaks(folder, [PARAM_VALUE]) == {}
+    # Kedro logs the node's failure with its message: the log record is redacted too.
+    logged = (folder / "logs.jsonl").read_text()
+    assert "'note': '*****'" in logged
     assert receiver.requests, "the run was delivered"
-    for request in receiver.requests:
-        assert PARAM_VALUE.encode() not in request.SerializeToString()
-    for request in receiver.metric_requests:
+    assert receiver.log_requests, "its log records were delivered"
+    for request in [*receiver.requests, *receiver.metric_requests, *receiver.log_requests]:
         assert PARAM_VALUE.encode() not in request.SerializeToString()
 
 
