@@ -277,7 +277,7 @@ class ConductWriter:
             self._write_record()
             self._usage.flush()
             info = self._info(summary, exit_code, message)
-        write_json_atomically(self.info_path, info)
+        _write_info(self.info_path, info)
 
     def close(self) -> None:
         """Release the usage file (``finish`` first, or the last record is lost)."""
@@ -369,4 +369,17 @@ def record_exit_code(folder: Path, exit_code: int) -> None:
     except (FileNotFoundError, ValueError):
         return
     info["execution_summary"]["exit_code"] = exit_code
-    write_json_atomically(path, info)
+    _write_info(path, info)
+
+
+def _write_info(path: Path, info: dict[str, Any]) -> None:
+    """Replace ``info.json`` whole (never half a file); a failure is one warning."""
+    try:
+        write_json_atomically(path, info)
+    except OSError as error:
+        from otel_kedro.diagnostics import warn_once
+
+        warn_once(
+            f"cannot write {path}: [Errno {error.errno}] {error.strerror or error}; "
+            "the previous version, if any, is kept whole."
+        )

@@ -2,32 +2,45 @@
 
 The encoding is done by ``opentelemetry-exporter-otlp-json-common`` (hex ids, int64 as strings,
 the format the Collector's ``otlpjsonfile`` receiver reads). What this module adds is where the
-lines go: a folder per run that no other run writes into, and a stream whose every flush is one
-``write(2)`` on an ``O_APPEND`` descriptor, so ParallelRunner workers appending to the same
-``traces.jsonl`` never interleave partial lines.
+lines go: a folder per run that no other run writes into (marked as otel-kedro's), and a stream
+that appends whole lines under a lock on an ``O_APPEND`` descriptor, so ParallelRunner workers
+appending to the same ``traces.jsonl`` never interleave partial lines, and a full disk never
+leaves half a line.
 """
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import os
 import re
 import secrets
+import sys
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
-from otel_kedro.model.run_folder import TRACES_FILE
+from otel_kedro.model.run_folder import RUN_MARKER, TRACES_FILE
+
+if sys.platform != "win32":
+    import fcntl
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
 class AtomicAppendStream(io.TextIOBase):
-    """A text stream that buffers writes and appends them with one system call per flush."""
+    """A text stream that buffers writes and appends them as whole lines, one flush at a time.
+
+    Each flush appends under an exclusive ``flock`` (writers in other processes, such as
+    ParallelRunner workers, take it too), so the file's size before the write is where the
+    flush starts. A write that fails or stops short (a full disk, ``ulimit -f``: ``EFBIG``, as
+    Python ignores ``SIGXFSZ``) is cut back to that size, so the file never ends in half a line;
+    the failure is one warning naming the file and the OS error, and :attr:`failure` keeps it.
+    """
 
     def __init__(self, path: Path) -> None:
         super().__init__()
@@ -35,6 +48,7 @@ class AtomicAppendStream(io.TextIOBase):
         self._fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o644)
         self._pending: list[str] = []
         self._lock = threading.Lock()
+        self.failure: OSError | None = None
 
     @property
     def name(self) -> str:
@@ -51,17 +65,50 @@ class AtomicAppendStream(io.TextIOBase):
             self._pending.append(text)
         return len(text)
 
-    def flush(self) -> None:
-        """Append everything buffered so far with a single ``write(2)``."""
+    def append(self, text: str) -> bool:
+        """Write ``text`` (whole lines) and flush it; whether it reached the file."""
         with self._lock:
-            if not self._pending or self.closed:
-                return
-            data = "".join(self._pending).encode("utf-8")
-            self._pending.clear()
-            view = memoryview(data)
-            while view:
-                written = os.write(self._fd, view)
-                view = view[written:]
+            self._pending.append(text)
+            return self._flush_locked()
+
+    def flush(self) -> None:
+        """Append everything buffered so far, whole or not at all (see the class)."""
+        with self._lock:
+            self._flush_locked()
+
+    def _flush_locked(self) -> bool:
+        if not self._pending or self.closed:
+            return not self._pending
+        data = "".join(self._pending).encode("utf-8")
+        self._pending.clear()
+        with _exclusive(self._fd):
+            start = os.fstat(self._fd).st_size
+            try:
+                view = memoryview(data)
+                while view:
+                    written = os.write(self._fd, view)
+                    view = view[written:]
+            except OSError as error:
+                self._failed(start, error)
+                return False
+        return True
+
+    def _failed(self, start: int, error: OSError) -> None:
+        """Cut the file back to its last whole line and say so once."""
+        with contextlib.suppress(OSError):  # shrinking a file we could open does not fail
+            os.ftruncate(self._fd, start)
+        first = self.failure is None
+        self.failure = error
+        _failures[self.name] = error
+        if first:
+            from otel_kedro.diagnostics import warn_once
+
+            reason = f"[Errno {error.errno}] {error.strerror or error}"
+            warn_once(
+                f"cannot write {self._path}: {reason}; the file keeps only whole lines, and "
+                "what did not fit is lost. Free space (or raise the file size limit) for the "
+                "next runs."
+            )
 
     def close(self) -> None:
         """Flush and release the descriptor."""
@@ -72,11 +119,33 @@ class AtomicAppendStream(io.TextIOBase):
         super().close()
 
 
+# Files a stream of this process failed to write, by path (what "trace written" must not claim).
+_failures: dict[str, OSError] = {}
+
+
+def write_failure(path: Path) -> OSError | None:
+    """The error that made this process lose lines of ``path``, if any."""
+    return _failures.get(str(path))
+
+
+@contextlib.contextmanager
+def _exclusive(descriptor: int) -> Iterator[None]:
+    if sys.platform == "win32":  # pragma: no cover - threads are still serialised
+        yield
+        return
+    fcntl.flock(descriptor, fcntl.LOCK_EX)
+    try:
+        yield
+    finally:
+        fcntl.flock(descriptor, fcntl.LOCK_UN)
+
+
 def create_run_folder(output_dir: Path, run_id: str) -> Path:
-    """Create a new, empty folder for one run under ``output_dir`` and return it.
+    """Create a new folder for one run under ``output_dir`` and return it.
 
     The name starts with the run id (sortable, recognisable) and ends with a random suffix, so
-    two runs never share a folder even when their ids are equal.
+    two runs never share a folder even when their ids are equal. Its marker file
+    (``RUN_MARKER``) is how replay knows the folder is otel-kedro's to read and write.
     """
     output_dir.mkdir(parents=True, exist_ok=True)
     stem = _UNSAFE.sub("_", run_id).strip("._") or "run"
@@ -86,6 +155,9 @@ def create_run_folder(output_dir: Path, run_id: str) -> Path:
             folder.mkdir()
         except FileExistsError:
             continue
+        (folder / RUN_MARKER).write_text(
+            "This folder holds one run's telemetry, written by otel-kedro.\n", encoding="utf-8"
+        )
         return folder
 
 
@@ -112,9 +184,10 @@ class JsonLinesSpanExporter(SpanExporter):
         with self._lock:
             if self._stream.closed:
                 return SpanExportResult.FAILURE
-            self._stream.write(line)
-            self._stream.flush()
-        return SpanExportResult.SUCCESS
+            # A failed write is reported by the stream; returning FAILURE (not raising) keeps
+            # the SDK from printing a traceback to the user's console.
+            written = self._stream.append(line)
+        return SpanExportResult.SUCCESS if written else SpanExportResult.FAILURE
 
     def shutdown(self) -> None:
         """Close the file; later exports fail instead of writing."""
@@ -136,5 +209,9 @@ def write_json_atomically(path: Path, document: object, *, indent: int | None = 
     writer in another process or thread) never sees half a file.
     """
     temporary = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-    temporary.write_text(json.dumps(document, indent=indent), encoding="utf-8")
-    temporary.replace(path)
+    try:
+        temporary.write_text(json.dumps(document, indent=indent), encoding="utf-8")
+        temporary.replace(path)
+    except OSError:
+        temporary.unlink(missing_ok=True)  # a full disk leaves no half-written temporary
+        raise

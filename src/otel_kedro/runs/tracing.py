@@ -24,7 +24,7 @@ from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor, TracerPro
 
 from otel_kedro import __version__
 from otel_kedro.attributes import INSTRUMENTATION_SCOPE
-from otel_kedro.exporters.files import create_run_folder, traces_exporter
+from otel_kedro.exporters.files import create_run_folder, traces_exporter, write_failure
 from otel_kedro.model.run_folder import TRACES_FILE
 from otel_kedro.processors.apply import ProcessedSpanExporter
 
@@ -207,7 +207,7 @@ class TracingPipeline:
             destination.processor.shutdown()
         finally:
             self._router.forget(destination)
-        if destination.announce:
+        if destination.announce and write_failure(destination.traces_path) is None:
             print(f"otel-kedro: trace written to {destination.traces_path}", file=sys.stderr)  # noqa: T201
         for callback in destination.after_close:
             callback(destination.folder)
