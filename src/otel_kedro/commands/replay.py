@@ -42,6 +42,8 @@ def replay(  # noqa: PLR0913, PLR0917 - click passes one parameter per option
     from otel_kedro.runs.remote import remote_jobs
     from otel_kedro.runs.replay_targets import has_telemetry, select
 
+    _show_warnings()
+
     root = project_root(project)
     package_name = package_name_of(root)
     configuration = load(root, env, package_name)
@@ -80,3 +82,17 @@ def replay(  # noqa: PLR0913, PLR0917 - click passes one parameter per option
         click.echo(f"no run folders under {settings.output_dir}")
     if failed:
         raise SystemExit(1)
+
+
+def _show_warnings() -> None:
+    """Print otel-kedro's warnings (a torn line skipped, a file that cannot be read) on stderr,
+    one line each, whatever logging Kedro's configuration set up.
+    """
+    import logging
+
+    from otel_kedro.diagnostics import logger
+
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    logger.addHandler(handler)
+    logger.propagate = False

@@ -61,21 +61,34 @@ def _span_payload(lines: Sequence[Line], chain: Chain) -> tuple[Any, int]:
 
 
 def _metrics_payload(lines: Sequence[Line], chain: Chain) -> tuple[Any, int]:
-    from opentelemetry.sdk.metrics.export import MetricsData
+    """One ``MetricsData`` of several lines. Lines of one run share their resource and scope,
+    and the SDK's encoder keeps only the last entry of a repeated resource or scope, so the
+    lines' metrics are merged under one entry per resource and scope.
+    """
+    from opentelemetry.sdk.metrics.export import MetricsData, ResourceMetrics, ScopeMetrics
 
+    merged: dict[Any, tuple[Any, str, dict[Any, tuple[str, list[Any]]]]] = {}
+    points = 0
+    for line in lines:
+        data = apply_to_metrics_data(metrics_of_line(line.document), chain)
+        for resource_metrics in data.resource_metrics:
+            _, _, scopes = merged.setdefault(
+                resource_metrics.resource,
+                (resource_metrics.resource, resource_metrics.schema_url, {}),
+            )
+            for scope_metrics in resource_metrics.scope_metrics:
+                _, metrics = scopes.setdefault(scope_metrics.scope, (scope_metrics.schema_url, []))
+                metrics.extend(scope_metrics.metrics)
+                points += sum(len(m.data.data_points) for m in scope_metrics.metrics)
     resources = [
-        resource
-        for line in lines
-        for resource in apply_to_metrics_data(
-            metrics_of_line(line.document), chain
-        ).resource_metrics
+        ResourceMetrics(
+            resource,
+            [ScopeMetrics(scope, metrics, url) for scope, (url, metrics) in scopes.items()],
+            schema_url,
+        )
+        for resource, schema_url, scopes in merged.values()
     ]
-    return MetricsData(resources), sum(
-        len(metric.data.data_points)
-        for resource in resources
-        for scope in resource.scope_metrics
-        for metric in scope.metrics
-    )
+    return MetricsData(resources), points
 
 
 # Every signal file a run folder holds that OTLP delivers, in the order they are sent.
