@@ -1,16 +1,22 @@
 """Issue 10's delivery and file faults, reproduced with real Kedro runs and real OTLP/HTTP
 receivers on loopback: a collector that fails after one request or answers after the delivery
-wait (case 7), a file size limit and a torn line (case 5) and replay's folder rules (case 9).
-Late lines (case 6) are in ``test_delivery_ledger.py``."""
+wait (case 7), late spans of a SIGTERMed ParallelRunner run (case 6), a file size limit and a
+torn line (case 5) and replay's folder rules (case 9)."""
 
 from __future__ import annotations
 
 import collections
+import contextlib
 import json
+import os
 import resource
 import shutil
+import signal
 import subprocess
+import time
 from pathlib import Path
+
+import psutil
 
 from otel_kedro.model.run_folder import RUN_MARKER, read_lines
 from tests.support.kedro_projects import (
@@ -100,6 +106,106 @@ def test_an_acknowledgement_after_the_delivery_wait_costs_at_most_that_request(
     assert set(sent) == set(on_disk), "nothing undelivered"
     assert _duplicates(sent) <= len(in_flight), "at most the in-flight request is resent"
     print(f"late acknowledgement: {_duplicates(sent)} spans resent of {len(on_disk)}")
+
+
+SLEEPERS = """
+    import os
+    import time
+    from pathlib import Path
+
+    from kedro.pipeline import node, pipeline
+
+
+    def sleep(index):
+        Path(os.environ["SLEEPERS_DIR"], f"started-{index}").write_text("")
+        time.sleep(float(os.environ.get("SLEEPERS_SLEEP", "3")))
+        return index
+
+
+    def sleep_0():
+        return sleep(0)
+
+
+    def sleep_1():
+        return sleep(1)
+
+
+    def sleep_2():
+        return sleep(2)
+
+
+    def sleep_3():
+        return sleep(3)
+
+
+    def register_pipelines():
+        functions = [sleep_0, sleep_1, sleep_2, sleep_3]
+        nodes = [node(f, None, f"out_{i}", name=f"sleep_{i}") for i, f in enumerate(functions)]
+        return {"__default__": pipeline(nodes)}
+"""
+SLEEPING = frozenset(f"sleep_{i}" for i in range(4))
+
+
+def test_late_spans_of_a_sigtermed_parallel_run_are_sent_by_replay(tmp_path: Path) -> None:
+    """Case 6: SIGTERM while ParallelRunner nodes sleep (as many as the pool runs at once: one
+    per core); the orphaned workers append their node spans after the run's delivery (and
+    run the one node queued for them), and replay --all sends exactly those."""
+    project = write_project(tmp_path, "sleepers", SLEEPERS)
+    marks = tmp_path / "marks"
+    marks.mkdir()
+    running = min(4, os.cpu_count() or 1)
+    orphans: list[int] = []
+    try:
+        with HttpReceiver() as receiver:
+            env = remote_env(
+                tmp_path,
+                OTEL_EXPORTER_OTLP_ENDPOINT=receiver.endpoint,
+                OTEL_KEDRO_DELIVERY_WAIT="30",
+                SLEEPERS_DIR=str(marks),
+            )
+            with (tmp_path / "output.txt").open("w") as output:
+                process = subprocess.Popen(
+                    [str(BIN / "kedro"), "run", "--runner", "ParallelRunner"], cwd=project,
+                    env=env, stdout=output, stderr=subprocess.STDOUT,
+                )  # fmt: skip
+                deadline = time.monotonic() + 120
+                while len(list(marks.iterdir())) < running and time.monotonic() < deadline:
+                    time.sleep(0.05)
+                orphans = [c.pid for c in psutil.Process(process.pid).children(recursive=True)]
+                process.send_signal(signal.SIGTERM)
+                returncode = process.wait(timeout=120)
+            assert returncode == -signal.SIGTERM, (tmp_path / "output.txt").read_text()[-3000:]
+            folder = run_folders(project)[0]
+            delivered_first = set(span_ids(receiver.requests))
+            assert delivered_first, "the run's own spans were delivered at its end"
+            # The orphaned workers finish the nodes they hold (and the one queued for them); a
+            # node they start shows up as a mark, its span 3 s later. Wait until every started
+            # node has its span and no node started for longer than a node sleeps.
+            deadline = time.monotonic() + 120
+            settled = time.monotonic()
+            started: set[str] = set()
+            while time.monotonic() < deadline:
+                now = {f"sleep_{m.name.split('-')[1]}" for m in marks.iterdir()}
+                if now != started:
+                    started, settled = now, time.monotonic()
+                names = {s.name for s in read_spans(folder / "traces.jsonl")}
+                if started <= names and time.monotonic() - settled > 5:
+                    break
+                time.sleep(0.2)
+            spans = read_spans(folder / "traces.jsonl")
+            late = [s for s in spans if s.span_id not in delivered_first]
+            late_nodes = {s.name for s in late} & SLEEPING
+            assert late_nodes == started, "every node the workers ran ended after delivery"
+            assert len(late_nodes) >= running
+            print(f"late spans: {len(late)} ({sorted(late_nodes)})")
+            replayed = _replay(project, env, "--all")
+            assert replayed.returncode == 0, replayed.stdout + replayed.stderr
+            assert f"{folder.name}: sent {len(late)} spans" in replayed.stdout
+        _assert_exactly_once(receiver, [folder])
+    finally:
+        for pid in orphans:  # the pool's workers wait for work from a dead parent for ever
+            with contextlib.suppress(psutil.NoSuchProcess):
+                psutil.Process(pid).kill()
 
 
 CHAIN = """
