@@ -94,7 +94,8 @@ def test_phoenix_stores_exactly_the_local_trace(
 
     delivery = json.loads((folder / "delivery.json").read_text())
     key = f"otlp {protocol} {endpoint}" + ("" if protocol == "grpc" else "/v1/traces")
-    assert delivery[key]["spans"] == len(local), delivery
+    size = (folder / "traces.jsonl").stat().st_size
+    assert delivery[key]["acknowledged"]["traces.jsonl"] == [[0, size]], delivery
 
     stored = phoenix.wait_for_spans(project_name, len(local))
     time.sleep(1)  # room for a duplicate delivery to show up before the final read
