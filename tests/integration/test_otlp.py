@@ -61,10 +61,13 @@ def test_with_consent_every_span_reaches_the_collector_once(
     }
     assert resource["host.name"].startswith(HASH_PREFIX), "OTLP hashes host and user names"
     assert resource["process.owner"].startswith(HASH_PREFIX)
-    delivery = json.loads((run_folders(example_project)[0] / "delivery.json").read_text())
-    assert delivery[
+    folder = run_folders(example_project)[0]
+    delivery = json.loads((folder / "delivery.json").read_text())
+    record = delivery[
         f"otlp {protocol} {receiver.endpoint}" + ("/v1/traces" if protocol != "grpc" else "")
-    ]["spans"] == len(sent)
+    ]
+    size = (folder / "traces.jsonl").stat().st_size
+    assert record["acknowledged"]["traces.jsonl"] == [[0, size]], "every line acknowledged"
 
 
 @pytest.mark.parametrize(
@@ -185,4 +188,5 @@ def test_a_traces_only_backend_gets_the_traces_once(example_project: Path, tmp_p
     assert sorted(span_ids(receiver.requests)) == sorted(_file_span_ids(example_project))
     assert receiver.refused_metrics == 1, "a 404 on /v1/metrics is remembered, not retried"
     delivery = json.loads((run_folders(example_project)[0] / "delivery.json").read_text())
-    assert delivery[f"otlp http/protobuf {receiver.endpoint}/v1/traces metrics"]["unsupported"]
+    record = delivery[f"otlp http/protobuf {receiver.endpoint}/v1/traces"]
+    assert "takes no OTLP metrics" in record["unsupported"]["metrics.jsonl"]

@@ -98,9 +98,10 @@ def test_phoenix_stores_exactly_the_local_trace(
 
     delivery = json.loads((folder / "delivery.json").read_text())
     key = f"otlp {protocol} {endpoint}" + ("" if protocol == "grpc" else "/v1/traces")
-    assert delivery[key]["spans"] == len(local), delivery
+    size = (folder / "traces.jsonl").stat().st_size
+    assert delivery[key]["acknowledged"]["traces.jsonl"] == [[0, size]], delivery
     # Phoenix takes traces only (HTTP 405, gRPC UNIMPLEMENTED): remembered, not a failure.
-    assert "takes no OTLP logs" in delivery[f"{key} logs"]["unsupported"], delivery
+    assert "takes no OTLP logs" in delivery[key]["unsupported"]["logs.jsonl"], delivery
     assert "not delivered" not in result.stderr
 
     stored = phoenix.wait_for_spans(project_name, len(local))

@@ -10,6 +10,7 @@ import gzip
 import socket
 import ssl
 import threading
+import time
 import zlib
 from concurrent import futures
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -65,6 +66,29 @@ def log_records(requests: list[ExportLogsServiceRequest]) -> list[Any]:
         for scope_logs in resource_logs.scope_logs
         for record in scope_logs.log_records
     ]
+
+
+def metric_points(requests: list[ExportMetricsServiceRequest]) -> list[tuple[object, ...]]:
+    """Every data point sent, named by metric, attributes and times (its identity in a run)."""
+    points: list[tuple[object, ...]] = []
+    for request in requests:
+        for resource_metrics in request.resource_metrics:
+            for scope_metrics in resource_metrics.scope_metrics:
+                for metric in scope_metrics.metrics:
+                    kind = metric.WhichOneof("data")
+                    for point in getattr(metric, kind).data_points:
+                        attributes = tuple(
+                            sorted(str(kv).replace("\n", " ") for kv in point.attributes)
+                        )
+                        points.append(
+                            (
+                                metric.name,
+                                attributes,
+                                point.start_time_unix_nano,
+                                point.time_unix_nano,
+                            )
+                        )
+    return points
 
 
 _Server = TypeVar("_Server", bound="LoopbackHttpServer")
@@ -157,6 +181,12 @@ class HttpReceiver(LoopbackHttpServer):
 
     ``headers`` holds every request's headers (lower-case names) and ``content_encodings`` each
     request's ``Content-Encoding`` (None when absent); bodies are decompressed before decoding.
+
+    Faults, for delivery tests: with ``acknowledge=N`` only the first N requests of each path
+    are acknowledged and later ones answered HTTP 500 (not retried by the SDK), without being
+    kept; with ``answer_after=S`` every request is kept on arrival and answered S seconds later
+    (an acknowledgement that arrives after the sender's wait). Both can be changed while
+    serving (set ``acknowledge = None`` / ``answer_after = 0`` for a healthy collector).
     """
 
     def __init__(
@@ -166,7 +196,13 @@ class HttpReceiver(LoopbackHttpServer):
         logs: bool = True,
         tls: Pki | None = None,
         require_client_cert: bool = False,
+        acknowledge: int | None = None,
+        answer_after: float = 0.0,
     ) -> None:
+        self.acknowledge = acknowledge
+        self.answer_after = answer_after
+        self.acknowledged: dict[str, int] = {}
+        self.failed = 0
         self.requests: list[ExportTraceServiceRequest] = []
         self.metric_requests: list[ExportMetricsServiceRequest] = []
         self.log_requests: list[ExportLogsServiceRequest] = []
@@ -184,6 +220,14 @@ class HttpReceiver(LoopbackHttpServer):
                 receiver.content_encodings.append(encoding)
                 body = decode_body(self.rfile.read(int(self.headers["Content-Length"])), encoding)
                 assert self.headers["Content-Type"] == "application/x-protobuf"
+                limit = receiver.acknowledge
+                if limit is not None and receiver.acknowledged.get(self.path, 0) >= limit:
+                    receiver.failed += 1
+                    self.send_response(500)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
+                receiver.acknowledged[self.path] = receiver.acknowledged.get(self.path, 0) + 1
                 refused = (self.path == "/v1/metrics" and not metrics) or (
                     self.path == "/v1/logs" and not logs
                 )
@@ -212,6 +256,8 @@ class HttpReceiver(LoopbackHttpServer):
                     request.ParseFromString(body)
                     receiver.requests.append(request)
                     reply = ExportTraceServiceResponse().SerializeToString()
+                if receiver.answer_after:
+                    time.sleep(receiver.answer_after)
                 self.send_response(200)
                 self.send_header("Content-Type", "application/x-protobuf")
                 self.send_header("Content-Length", str(len(reply)))

@@ -8,15 +8,28 @@ OpenTelemetry, so ``otel-kedro run`` writes con-duct's files without the SDK's i
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import os
+import sys
 import threading
+from collections.abc import Iterator
 from pathlib import Path
+
+if sys.platform != "win32":
+    import fcntl
 
 
 class AtomicAppendStream(io.TextIOBase):
-    """A text stream that buffers writes and appends them with one system call per flush."""
+    """A text stream that buffers writes and appends them as whole lines, one flush at a time.
+
+    Each flush appends under an exclusive ``flock`` (writers in other processes, such as
+    ParallelRunner workers, take it too), so the file's size before the write is where the
+    flush starts. A write that fails or stops short (a full disk, ``ulimit -f``: ``EFBIG``, as
+    Python ignores ``SIGXFSZ``) is cut back to that size, so the file never ends in half a line;
+    the failure is one warning naming the file and the OS error, and :attr:`failure` keeps it.
+    """
 
     def __init__(self, path: Path) -> None:
         super().__init__()
@@ -24,6 +37,7 @@ class AtomicAppendStream(io.TextIOBase):
         self._fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o644)
         self._pending: list[str] = []
         self._lock = threading.Lock()
+        self.failure: OSError | None = None
 
     @property
     def name(self) -> str:
@@ -40,17 +54,50 @@ class AtomicAppendStream(io.TextIOBase):
             self._pending.append(text)
         return len(text)
 
-    def flush(self) -> None:
-        """Append everything buffered so far with a single ``write(2)``."""
+    def append(self, text: str) -> bool:
+        """Write ``text`` (whole lines) and flush it; whether it reached the file."""
         with self._lock:
-            if not self._pending or self.closed:
-                return
-            data = "".join(self._pending).encode("utf-8")
-            self._pending.clear()
-            view = memoryview(data)
-            while view:
-                written = os.write(self._fd, view)
-                view = view[written:]
+            self._pending.append(text)
+            return self._flush_locked()
+
+    def flush(self) -> None:
+        """Append everything buffered so far, whole or not at all (see the class)."""
+        with self._lock:
+            self._flush_locked()
+
+    def _flush_locked(self) -> bool:
+        if not self._pending or self.closed:
+            return not self._pending
+        data = "".join(self._pending).encode("utf-8")
+        self._pending.clear()
+        with _exclusive(self._fd):
+            start = os.fstat(self._fd).st_size
+            try:
+                view = memoryview(data)
+                while view:
+                    written = os.write(self._fd, view)
+                    view = view[written:]
+            except OSError as error:
+                self._failed(start, error)
+                return False
+        return True
+
+    def _failed(self, start: int, error: OSError) -> None:
+        """Cut the file back to its last whole line and say so once."""
+        with contextlib.suppress(OSError):  # shrinking a file we could open does not fail
+            os.ftruncate(self._fd, start)
+        first = self.failure is None
+        self.failure = error
+        _failures[self.name] = error
+        if first:
+            from otel_kedro.diagnostics import warn_once
+
+            reason = f"[Errno {error.errno}] {error.strerror or error}"
+            warn_once(
+                f"cannot write {self._path}: {reason}; the file keeps only whole lines, and "
+                "what did not fit is lost. Free space (or raise the file size limit) for the "
+                "next runs."
+            )
 
     def close(self) -> None:
         """Flush and release the descriptor."""
@@ -61,10 +108,35 @@ class AtomicAppendStream(io.TextIOBase):
         super().close()
 
 
+# Files a stream of this process failed to write, by path (what "trace written" must not claim).
+_failures: dict[str, OSError] = {}
+
+
+def write_failure(path: Path) -> OSError | None:
+    """The error that made this process lose lines of ``path``, if any."""
+    return _failures.get(str(path))
+
+
+@contextlib.contextmanager
+def _exclusive(descriptor: int) -> Iterator[None]:
+    if sys.platform == "win32":  # pragma: no cover - threads are still serialised
+        yield
+        return
+    fcntl.flock(descriptor, fcntl.LOCK_EX)
+    try:
+        yield
+    finally:
+        fcntl.flock(descriptor, fcntl.LOCK_UN)
+
+
 def write_json_atomically(path: Path, document: object, *, indent: int | None = None) -> None:
     """Replace ``path`` with ``document`` as JSON in one rename, so a reader (or a concurrent
     writer in another process or thread) never sees half a file.
     """
     temporary = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-    temporary.write_text(json.dumps(document, indent=indent), encoding="utf-8")
-    temporary.replace(path)
+    try:
+        temporary.write_text(json.dumps(document, indent=indent), encoding="utf-8")
+        temporary.replace(path)
+    except OSError:
+        temporary.unlink(missing_ok=True)  # a full disk leaves no half-written temporary
+        raise

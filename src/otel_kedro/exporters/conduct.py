@@ -298,7 +298,7 @@ class ConductWriter:
             self._usage.flush()
             document = self._info(summary, exit_code, message)
         if info:
-            write_json_atomically(self.info_path, document)
+            _write_info(self.info_path, document)
 
     def close(self) -> None:
         """Release the usage file (``finish`` first, or the last record is lost)."""
@@ -402,4 +402,17 @@ def record_exit_code(folder: Path, exit_code: int) -> None:
     except (FileNotFoundError, ValueError):
         return
     info["execution_summary"]["exit_code"] = exit_code
-    write_json_atomically(path, info)
+    _write_info(path, info)
+
+
+def _write_info(path: Path, info: dict[str, Any]) -> None:
+    """Replace ``info.json`` whole (never half a file); a failure is one warning."""
+    try:
+        write_json_atomically(path, info)
+    except OSError as error:
+        from otel_kedro.diagnostics import warn_once
+
+        warn_once(
+            f"cannot write {path}: [Errno {error.errno}] {error.strerror or error}; "
+            "the previous version, if any, is kept whole."
+        )

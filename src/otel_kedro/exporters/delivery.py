@@ -1,15 +1,15 @@
-"""What every remote destination shares: the per-run record of what was acknowledged, and
-delivery off the hot path with one bounded wait for all destinations of a run.
+"""What every remote destination shares: the record of what was acknowledged, and delivery off
+the hot path with one bounded wait for all destinations of a run.
 
-Each destination that acknowledged a run is recorded in the run folder's ``delivery.json`` under
-its own key (``otlp http/protobuf http://…``, ``heap https://…``), so ``otel-kedro replay`` sends
-only what is missing and never sends a run twice to one destination unless forced.
+Each destination is recorded in the run folder's ``delivery.json`` under its own key (``otlp
+http/protobuf http://…``, ``heap https://…``): OTLP endpoints line by line, request by request
+(``exporters.ledger``), Heap once per run (its events summarise the whole run), so
+``otel-kedro replay`` sends only what is missing.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import json
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -17,24 +17,19 @@ from pathlib import Path
 from typing import Any
 
 from otel_kedro.exporters.files import write_json_atomically
+from otel_kedro.exporters.ledger import document_lock, read_document
 from otel_kedro.model.run_folder import DELIVERY_FILE
-
-_record_lock = threading.Lock()
 
 
 def delivered(folder: Path) -> dict[str, Any]:
     """What ``delivery.json`` says each destination acknowledged."""
-    try:
-        document = json.loads((folder / DELIVERY_FILE).read_text(encoding="utf-8"))
-    except (FileNotFoundError, ValueError):
-        return {}
-    return document if isinstance(document, dict) else {}
+    return read_document(folder)
 
 
 def record_delivery(folder: Path, key: str, **facts: object) -> None:
     """Note that destination ``key`` acknowledged this run (atomically, for concurrent writers)."""
-    with _record_lock:
-        document = delivered(folder)
+    with document_lock(folder):
+        document = read_document(folder)
         document[key] = {**facts, "at": dt.datetime.now(dt.timezone.utc).isoformat()}
         write_json_atomically(folder / DELIVERY_FILE, document, indent=2)
 

@@ -2,9 +2,10 @@
 
 The encoding is done by ``opentelemetry-exporter-otlp-json-common`` (hex ids, int64 as strings,
 the format the Collector's ``otlpjsonfile`` receiver reads). What this module adds is where the
-lines go: a folder per run that no other run writes into, and a stream whose every flush is one
-``write(2)`` on an ``O_APPEND`` descriptor, so ParallelRunner workers appending to the same
-``traces.jsonl`` never interleave partial lines.
+lines go: a folder per run that no other run writes into (marked as otel-kedro's), and a stream
+that appends whole lines under a lock on an ``O_APPEND`` descriptor, so ParallelRunner workers
+appending to the same ``traces.jsonl`` never interleave partial lines, and a full disk never
+leaves half a line.
 """
 
 from __future__ import annotations
@@ -19,9 +20,9 @@ from pathlib import Path
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
-from otel_kedro.exporters.append import AtomicAppendStream, write_json_atomically
+from otel_kedro.exporters.append import AtomicAppendStream, write_failure, write_json_atomically
 from otel_kedro.exporters.vcs import ignore_in_version_control
-from otel_kedro.model.run_folder import TRACES_FILE
+from otel_kedro.model.run_folder import RUN_MARKER, TRACES_FILE
 
 # The append helpers live in .append (no SDK import); re-exported for existing callers.
 __all__ = [
@@ -29,6 +30,7 @@ __all__ = [
     "JsonLinesSpanExporter",
     "create_run_folder",
     "traces_exporter",
+    "write_failure",
     "write_json_atomically",
 ]
 
@@ -36,10 +38,11 @@ _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
 def create_run_folder(output_dir: Path, run_id: str) -> Path:
-    """Create a new, empty folder for one run under ``output_dir`` and return it.
+    """Create a new folder for one run under ``output_dir`` and return it.
 
     The name starts with the run id (sortable, recognisable) and ends with a random suffix, so
-    two runs never share a folder even when their ids are equal.
+    two runs never share a folder even when their ids are equal. Its marker file
+    (``RUN_MARKER``) is how replay knows the folder is otel-kedro's to read and write.
     """
     output_dir.mkdir(parents=True, exist_ok=True)
     ignore_in_version_control(output_dir)
@@ -50,6 +53,9 @@ def create_run_folder(output_dir: Path, run_id: str) -> Path:
             folder.mkdir()
         except FileExistsError:
             continue
+        (folder / RUN_MARKER).write_text(
+            "This folder holds one run's telemetry, written by otel-kedro.\n", encoding="utf-8"
+        )
         return folder
 
 
@@ -76,9 +82,10 @@ class JsonLinesSpanExporter(SpanExporter):
         with self._lock:
             if self._stream.closed:
                 return SpanExportResult.FAILURE
-            self._stream.write(line)
-            self._stream.flush()
-        return SpanExportResult.SUCCESS
+            # A failed write is reported by the stream; returning FAILURE (not raising) keeps
+            # the SDK from printing a traceback to the user's console.
+            written = self._stream.append(line)
+        return SpanExportResult.SUCCESS if written else SpanExportResult.FAILURE
 
     def shutdown(self) -> None:
         """Close the file; later exports fail instead of writing."""

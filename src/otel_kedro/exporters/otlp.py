@@ -14,9 +14,9 @@ import logging
 import os
 import re
 import threading
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, TypeVar
 from urllib.parse import unquote
 
 from otel_kedro.diagnostics import warn_once
@@ -40,6 +40,7 @@ _CAPTURED_LOGGERS: Final = ("opentelemetry.exporter", "grpc")
 # scheme:// (kept) then userinfo@ (removed), before the first "/", "?" or "#".
 _USERINFO: Final = re.compile(r"^((?:[A-Za-z][A-Za-z0-9+.-]*:)?//)?[^/?#]*@")
 _MAX_REASON: Final = 300
+_Token = TypeVar("_Token")
 
 
 def _without_userinfo(url: str) -> str:
@@ -159,6 +160,12 @@ class MetricsUnsupported(NotDelivered):
     """The backend has no metrics endpoint (HTTP 404/405/501, gRPC UNIMPLEMENTED)."""
 
 
+class LogsUnsupported(NotDelivered):
+    """The backend has no logs endpoint (Jaeger, Phoenix, MLflow: HTTP 404/405/501, gRPC
+    UNIMPLEMENTED); remembered instead of retried.
+    """
+
+
 def send_spans(spans: Sequence[ReadableSpan], target: OtlpTarget) -> None:
     """Send ``spans`` to the target's traces endpoint; raise :class:`NotDelivered` unless every
     request was acknowledged.
@@ -186,6 +193,29 @@ def send_metrics(data: MetricsData, target: OtlpTarget) -> None:
     with _Send(target, "metrics", unsupported=MetricsUnsupported) as send:
         if send.exporter().export(data) is not MetricExportResult.SUCCESS:
             raise send.failure()
+
+
+def send_requests(
+    target: OtlpTarget,
+    signal: str,
+    requests: Iterable[tuple[_Token, Any]],
+    acknowledged: Callable[[_Token], None],
+    unsupported: type[NotDelivered] | None = None,
+) -> None:
+    """Send each ``(token, payload)`` as one export request of ``signal`` ("traces": a sequence
+    of spans; "metrics": a ``MetricsData``; "logs": a sequence of log records) through one
+    exporter, calling ``acknowledged(token)`` as soon as that request is acknowledged, so a
+    failure later loses no acknowledgement. Raise ``unsupported`` when the backend has no
+    endpoint for the signal, :class:`NotDelivered` at any other failure.
+    """
+    with _Send(target, signal, unsupported=unsupported) as send:
+        exporter = None
+        for token, payload in requests:
+            if exporter is None:
+                exporter = send.exporter()
+            if getattr(exporter.export(payload), "name", None) != "SUCCESS":
+                raise send.failure()
+            acknowledged(token)
 
 
 # --- the exporters ----------------------------------------------------------------------------

@@ -4,7 +4,11 @@ Every consumer of a finished run — the summary, the duration histograms, OTLP 
 replay, Heap — reads through here, so the files are decoded one way only. Spans come back as
 SDK ``ReadableSpan`` objects and metrics as ``MetricsData``: exactly what the privacy runner and
 the SDK's OTLP exporters take. A line that cannot be decoded (a torn last line after a crash,
-garbage) is skipped and counted, never fatal: the rest of the run is still readable.
+garbage) is skipped with one warning naming the file, never fatal: every intact line is used.
+
+Each intact line keeps its byte range in the file (:class:`Line`), which is how the delivery
+ledger names what an endpoint acknowledged: the files only grow, so a range names the same
+line for ever, and lines appended after a run ended are the ranges nobody acknowledged.
 """
 
 from __future__ import annotations
@@ -34,6 +38,10 @@ LOGS_FILE: Final = "logs.jsonl"
 DELIVERY_FILE: Final = "delivery.json"
 INFO_FILE: Final = "info.json"
 REPORT_FILE: Final = "report.html"
+# The OTLP JSON Lines files of a run folder, each one OTLP export request per line.
+SIGNAL_FILES: Final = (TRACES_FILE, METRICS_FILE, LOGS_FILE)
+# Written into a run folder when it is created: the folders otel-kedro may read and write.
+RUN_MARKER: Final = ".otel-kedro-run"
 
 _T = TypeVar("_T")
 
@@ -44,6 +52,77 @@ class Decoded(Generic[_T]):
 
     items: list[_T]
     skipped_lines: int = 0
+
+
+@dataclasses.dataclass(frozen=True)
+class Line:
+    """One intact line of a signal file: its bytes ``[start, end)`` (newline included) and its
+    JSON document.
+    """
+
+    start: int
+    end: int
+    document: dict[str, Any]
+
+
+def is_run_folder(path: Path) -> bool:
+    """Whether ``path`` is a real folder (not a symlink) that otel-kedro created for a run, as
+    its marker file says.
+    """
+    try:
+        return not path.is_symlink() and path.is_dir() and (path / RUN_MARKER).is_file()
+    except OSError:
+        return False
+
+
+def read_lines(path: Path) -> Decoded[Line]:
+    """The intact lines of an OTLP JSON Lines file with their byte ranges, in file order.
+
+    A line that is not a JSON object (torn by a full disk or a crash, or garbage) is skipped and
+    counted, with one warning naming the file; a missing file has no lines.
+    """
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return Decoded([])
+    lines: list[Line] = []
+    torn: list[tuple[int, int]] = []
+    start = 0
+    size = len(data)
+    while start < size:
+        newline = data.find(b"\n", start)
+        end = size if newline < 0 else newline + 1
+        raw = data[start:end]
+        if raw.strip():
+            try:
+                document = json.loads(raw)
+            except ValueError:
+                document = None
+            if isinstance(document, dict):
+                lines.append(Line(start, end, document))
+            else:
+                torn.append((start, end))
+        start = end
+    if torn:
+        from otel_kedro.diagnostics import warn_once
+
+        where = ", ".join(f"bytes {a}-{b}" for a, b in torn[:3])
+        where += ", ..." if len(torn) > 3 else ""
+        warn_once(
+            f"{path}: skipped {len(torn)} torn or unreadable line(s) ({where}); "
+            f"the {len(lines)} intact line(s) are used."
+        )
+    return Decoded(lines, len(torn))
+
+
+def spans_of_line(document: Mapping[str, Any]) -> list[ReadableSpan]:
+    """The spans of one ``traces.jsonl`` line (an ``ExportTraceServiceRequest``)."""
+    return list(_iter_spans(document))
+
+
+def metrics_of_line(document: Mapping[str, Any]) -> MetricsData:
+    """The metrics of one ``metrics.jsonl`` line (an ``ExportMetricsServiceRequest``)."""
+    return _metrics_data(document)
 
 
 def duration_s(span: ReadableSpan) -> float:
@@ -114,6 +193,11 @@ def read_metrics(folder: Path, names: Collection[str] | None = None) -> Decoded[
     return _read_lines(folder / METRICS_FILE, lambda document: [_metrics_data(document, names)])
 
 
+def logs_of_line(document: Mapping[str, Any]) -> list[ReadableLogRecord]:
+    """The log records of one decoded ``logs.jsonl`` line."""
+    return list(_iter_logs(document))
+
+
 def read_logs(folder: Path) -> Decoded[list[ReadableLogRecord]]:
     """Every request line of a run folder's ``logs.jsonl``, as the log records it holds (one
     list per line, so a sender can keep the file's requests).
@@ -122,19 +206,13 @@ def read_logs(folder: Path) -> Decoded[list[ReadableLogRecord]]:
 
 
 def _read_lines(path: Path, decode: Callable[[dict[str, Any]], list[_T]]) -> Decoded[_T]:
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        return Decoded([])
+    lines = read_lines(path)
     items: list[_T] = []
-    skipped = 0
-    for line in data.splitlines():
-        if not line.strip():
-            continue
+    skipped = lines.skipped_lines
+    for line in lines.items:
         try:
-            document = json.loads(line)
-            items.extend(decode(document))
-        except (ValueError, TypeError, KeyError, AttributeError):
+            items.extend(decode(line.document))
+        except (ValueError, TypeError, KeyError, AttributeError):  # noqa: PERF203 - per line
             skipped += 1
     return Decoded(items, skipped)
 
@@ -353,19 +431,6 @@ def _metrics_data(document: Mapping[str, Any], names: Collection[str] | None = N
         resource = _resource(resource_metrics.get("resource", {}), schema_url)
         resources.append(ResourceMetrics(resource, scopes, schema_url))
     return MetricsData(resources)
-
-
-def is_run_folder(path: Path) -> bool:
-    """Whether ``path`` is a run folder otel-kedro wrote: a real directory (never a symlink)
-    holding ``traces.jsonl`` or ``info.json``. The one place that decides it, for prune (and
-    every other command that must not touch anything else).
-    """
-    if path.is_symlink() or not path.is_dir():
-        return False
-    return any(
-        (path / name).is_file() and not (path / name).is_symlink()
-        for name in (TRACES_FILE, INFO_FILE)
-    )
 
 
 def _iter_logs(document: Mapping[str, Any]) -> Iterator[ReadableLogRecord]:

@@ -13,14 +13,24 @@ import functools
 import getpass
 import os
 import socket
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from otel_kedro.diagnostics import warn_once
-from otel_kedro.exporters import heap, otlp, otlp_logs
+from otel_kedro.exporters import heap, ledger, otlp
 from otel_kedro.exporters.delivery import delivered, record_delivery
-from otel_kedro.model.run_folder import read_logs, read_metrics, read_spans
+from otel_kedro.model.run_folder import (
+    LOGS_FILE,
+    METRICS_FILE,
+    TRACES_FILE,
+    Line,
+    logs_of_line,
+    metrics_of_line,
+    read_lines,
+    read_spans,
+    spans_of_line,
+)
 from otel_kedro.processors.apply import (
     apply_to_logs,
     apply_to_metrics_data,
@@ -36,50 +46,149 @@ if TYPE_CHECKING:
     from otel_kedro.processors.chain import Chain
     from otel_kedro.processors.cli_args import Vocabulary
 
-Job = tuple[str, Callable[[Path], int]]
+# (destination, deliver(folder) -> what was sent, "" when nothing was missing)
+Job = tuple[str, Callable[[Path], str]]
+
+
+@dataclasses.dataclass(frozen=True)
+class _Signal:
+    """How one signal file travels: its OTLP signal name, and how a request is built from the
+    intact lines it holds, through the destination's privacy chain.
+    """
+
+    file: str
+    name: str
+    unit: str
+    payload: Callable[[Sequence[Line], Chain], tuple[Any, int]]  # (request body, items in it)
+    # What a backend without this signal's endpoint raises (remembered, never retried).
+    unsupported: type[otlp.NotDelivered] | None = None
+
+
+def _span_payload(lines: Sequence[Line], chain: Chain) -> tuple[Any, int]:
+    spans = apply_to_spans([s for line in lines for s in spans_of_line(line.document)], chain)
+    return spans, len(spans)
+
+
+def _metrics_payload(lines: Sequence[Line], chain: Chain) -> tuple[Any, int]:
+    """One ``MetricsData`` of several lines. Lines of one run share their resource and scope,
+    and the SDK's encoder keeps only the last entry of a repeated resource or scope, so the
+    lines' metrics are merged under one entry per resource and scope.
+    """
+    from opentelemetry.sdk.metrics.export import MetricsData, ResourceMetrics, ScopeMetrics
+
+    merged: dict[Any, tuple[Any, str, dict[Any, tuple[str, list[Any]]]]] = {}
+    points = 0
+    for line in lines:
+        data = apply_to_metrics_data(metrics_of_line(line.document), chain)
+        for resource_metrics in data.resource_metrics:
+            _, _, scopes = merged.setdefault(
+                resource_metrics.resource,
+                (resource_metrics.resource, resource_metrics.schema_url, {}),
+            )
+            for scope_metrics in resource_metrics.scope_metrics:
+                _, metrics = scopes.setdefault(scope_metrics.scope, (scope_metrics.schema_url, []))
+                metrics.extend(scope_metrics.metrics)
+                points += sum(len(m.data.data_points) for m in scope_metrics.metrics)
+    resources = [
+        ResourceMetrics(
+            resource,
+            [ScopeMetrics(scope, metrics, url) for scope, (url, metrics) in scopes.items()],
+            schema_url,
+        )
+        for resource, schema_url, scopes in merged.values()
+    ]
+    return MetricsData(resources), points
+
+
+def _logs_payload(lines: Sequence[Line], chain: Chain) -> tuple[Any, int]:
+    """The log records of several lines (a worker writes one line per record) in one request."""
+    records = apply_to_logs([r for line in lines for r in logs_of_line(line.document)], chain)
+    return records, len(records)
+
+
+# Every signal file a run folder holds that OTLP delivers, in the order they are sent.
+SIGNALS: tuple[_Signal, ...] = (
+    _Signal(TRACES_FILE, "traces", "spans", _span_payload),
+    _Signal(METRICS_FILE, "metrics", "metric points", _metrics_payload, otlp.MetricsUnsupported),
+    _Signal(LOGS_FILE, "logs", "log records", _logs_payload, otlp.LogsUnsupported),
+)
+# One request holds whole lines up to this much OTLP JSON (the protobuf is smaller), far below
+# the 4 MiB a gRPC collector accepts by default; a longer line travels alone.
+REQUEST_BYTES = 1 << 20
+
+
+def _requests(lines: Sequence[Line], budget: int) -> Iterator[list[Line]]:
+    """Consecutive lines grouped into requests of at most ``budget`` bytes of JSON."""
+    batch: list[Line] = []
+    size = 0
+    for line in lines:
+        length = line.end - line.start
+        if batch and size + length > budget:
+            yield batch
+            batch, size = [], 0
+        batch.append(line)
+        size += length
+    if batch:
+        yield batch
 
 
 @dataclasses.dataclass(frozen=True)
 class OtlpDelivery:
-    """A run folder's spans, then its metrics and log records, through the OTLP chain to one
-    endpoint.
-    """
+    """A run folder's signal files, line by line, through the OTLP chain to one endpoint."""
 
     target: otlp.OtlpTarget
     chain: Chain
+    request_bytes: int = REQUEST_BYTES
 
-    def deliver_run(self, folder: Path, *, force: bool = False) -> int:
-        """Send what ``target`` has not acknowledged yet; the number of spans sent. Each signal
-        is recorded on its own, so a backend that takes traces but not metrics or logs (Jaeger,
-        Phoenix, MLflow) is not sent the traces again, and its "unsupported" is remembered.
+    def deliver_run(self, folder: Path, *, force: bool = False) -> str:
+        """Send every intact line ``target`` has not acknowledged (every line with ``force``),
+        recording each request's lines in ``delivery.json`` as soon as it is acknowledged; what
+        was sent ("23 spans, 41 metric points"), empty when nothing was missing.
         """
-        record = delivered(folder)
+        key = self.target.key
+        sent: list[str] = []
+        with ledger.sending_lock(folder, key):
+            for signal in SIGNALS:
+                count = self._deliver_file(folder, signal, force=force)
+                if count:
+                    sent.append(f"{count} {signal.unit}")
+        return ", ".join(sent)
+
+    def _deliver_file(self, folder: Path, signal: _Signal, *, force: bool) -> int:
+        key = self.target.key
+        if not force and ledger.unsupported(folder, key, signal.file):
+            return 0
+        acknowledged = [] if force else ledger.acknowledged(folder, key, signal.file)
+        pending = [
+            line
+            for line in read_lines(folder / signal.file).items
+            if not ledger.covers(acknowledged, line.start, line.end)
+        ]
+        counts: dict[int, int] = {}
+
+        def requests() -> Iterator[tuple[list[Line], Any]]:
+            for batch in _requests(pending, self.request_bytes):
+                payload, count = signal.payload(batch, self.chain)
+                counts[id(batch)] = count
+                yield batch, payload
+
         sent = 0
-        if force or self.target.key not in record:
-            spans = apply_to_spans(read_spans(folder).items, self.chain)
-            otlp.send_spans(spans, self.target)  # in requests of a bounded size
-            record_delivery(folder, self.target.key, spans=len(spans))
-            sent = len(spans)
-        metrics_key = f"{self.target.key} metrics"
-        if force or metrics_key not in record:
-            requests = read_metrics(folder).items
-            try:
-                for data in requests:
-                    otlp.send_metrics(apply_to_metrics_data(data, self.chain), self.target)
-            except otlp.MetricsUnsupported as error:
-                record_delivery(folder, metrics_key, unsupported=str(error))
-            else:
-                record_delivery(folder, metrics_key, requests=len(requests))
-        logs_key = f"{self.target.key} logs"
-        if force or logs_key not in record:
-            # Worker processes write one line per record: send the file's records together.
-            records = [r for line in read_logs(folder).items for r in line]
-            try:
-                otlp_logs.send_logs(apply_to_logs(records, self.chain), self.target)
-            except otlp_logs.LogsUnsupported as error:
-                record_delivery(folder, logs_key, unsupported=str(error))
-            else:
-                record_delivery(folder, logs_key, records=len(records))
+
+        def acknowledged_request(batch: list[Line]) -> None:
+            nonlocal sent
+            ledger.record_acknowledged(
+                folder, key, signal.file, [(line.start, line.end) for line in batch]
+            )
+            sent += counts.pop(id(batch), 0)
+
+        try:
+            otlp.send_requests(
+                self.target, signal.name, requests(), acknowledged_request, signal.unsupported
+            )
+        except otlp.NotDelivered as error:
+            if signal.unsupported is None or not isinstance(error, signal.unsupported):
+                raise
+            ledger.record_unsupported(folder, key, signal.file, str(error))
         return sent
 
 
@@ -91,10 +200,10 @@ class HeapDelivery:
     facts: heap.HeapFacts
     chain: Chain
 
-    def deliver_run(self, folder: Path, *, force: bool = False) -> int:
+    def deliver_run(self, folder: Path, *, force: bool = False) -> str:
         """Send the run's events unless the target already acknowledged them; how many."""
         if not force and self.target.key in delivered(folder):
-            return 0
+            return ""
         events = [
             dataclasses.replace(event, properties=apply_to_properties(event.properties, self.chain))
             for event in heap.events_of(read_spans(folder).items, self.facts)
@@ -102,7 +211,7 @@ class HeapDelivery:
         if events:
             heap.send(events, self.facts, self.target, folder.name)
         record_delivery(folder, self.target.key, events=len(events))
-        return len(events)
+        return f"{len(events)} events" if events else ""
 
 
 def heap_facts(key: bytes, project_path: Path, package_name: str | None) -> heap.HeapFacts:
@@ -167,15 +276,15 @@ def with_folders(jobs: list[Job], others: list[Path]) -> list[Job]:
     if not others:
         return jobs
 
-    def one(deliver: Callable[[Path], int], folder: Path) -> int:
+    def one(deliver: Callable[[Path], str], folder: Path) -> str:
         try:
             return deliver(folder)
         except Exception as error:  # noqa: BLE001 - stays on disk for otel-kedro replay
             warn_once(f"run {folder.name} not delivered ({error!r}); it stays on disk.")
-            return 0
+            return ""
 
-    def each(deliver: Callable[[Path], int], folder: Path) -> int:
-        sent = deliver(folder)
-        return sent + sum(one(deliver, other) for other in others)
+    def each(deliver: Callable[[Path], str], folder: Path) -> str:
+        sent = [deliver(folder), *(one(deliver, other) for other in others)]
+        return "; ".join(text for text in sent if text)
 
     return [(name, functools.partial(each, deliver)) for name, deliver in jobs]

@@ -24,7 +24,7 @@ from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor, TracerPro
 
 from otel_kedro import __version__
 from otel_kedro.attributes import INSTRUMENTATION_SCOPE
-from otel_kedro.exporters.files import create_run_folder
+from otel_kedro.exporters.files import create_run_folder, write_failure
 from otel_kedro.model.run_folder import TRACES_FILE
 from otel_kedro.runs.journal import SpanJournal, WriteThroughProcessor
 
@@ -214,7 +214,7 @@ class TracingPipeline:
             self._router.forget(destination)
         if destination.main:
             self._close_journal(destination.folder)
-        if destination.announce:
+        if destination.announce and write_failure(destination.traces_path) is None:
             print(f"otel-kedro: trace written to {destination.traces_path}", file=sys.stderr)  # noqa: T201
         for callback in destination.after_close:
             callback(destination.folder)

@@ -7,6 +7,7 @@ import multiprocessing
 from pathlib import Path
 
 from otel_kedro.exporters.files import AtomicAppendStream, create_run_folder
+from otel_kedro.model.run_folder import RUN_MARKER, is_run_folder
 
 
 def _append_lines(path: str, worker: int, lines: int, size: int) -> None:
@@ -39,7 +40,8 @@ def test_run_folders_are_new_even_for_the_same_run_id(tmp_path: Path) -> None:
     folders = {create_run_folder(tmp_path / "runs", "2026-11-22T02.16.28.681Z") for _ in range(50)}
     assert len(folders) == 50
     assert all(f.name.startswith("2026-11-22T02.16.28.681Z-") for f in folders)
-    assert all(not any(f.iterdir()) for f in folders)
+    assert all([p.name for p in f.iterdir()] == [RUN_MARKER] for f in folders)
+    assert all(is_run_folder(f) for f in folders)
 
 
 def test_run_folder_names_are_safe(tmp_path: Path) -> None:
