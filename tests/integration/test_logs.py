@@ -240,9 +240,9 @@ def test_with_consent_every_record_reaches_the_collector_scrubbed_and_hashed(
     assert sent_path.endswith("pipeline_registry.py")
     assert all(r.resource["process.owner"].startswith(HASH_PREFIX) for r in sent)
     _assert_no_secret(*(str(request) for request in receiver.log_requests))
-    delivery = json.loads((folder / "delivery.json").read_text())
-    logs_entry = next(value for key, value in delivery.items() if key.endswith(" logs"))
-    assert logs_entry["records"] == len(local)
+    (entry,) = json.loads((folder / "delivery.json").read_text()).values()
+    size = (folder / "logs.jsonl").stat().st_size
+    assert entry["acknowledged"]["logs.jsonl"] == [[0, size]], "every line acknowledged"
 
 
 def test_without_consent_no_record_is_sent(log_project: Path, tmp_path: Path) -> None:
@@ -293,9 +293,8 @@ def test_a_backend_without_logs_is_remembered_and_not_retried(
     assert receiver.log_requests == []
     if protocol != "grpc":
         assert receiver.refused_logs == 1, "a 404 on /v1/logs is remembered, not retried"
-    delivery = json.loads((folder / "delivery.json").read_text())
-    logs_entry = next(value for key, value in delivery.items() if key.endswith(" logs"))
-    assert "takes no OTLP logs" in logs_entry["unsupported"]
+    (entry,) = json.loads((folder / "delivery.json").read_text()).values()
+    assert "takes no OTLP logs" in entry["unsupported"]["logs.jsonl"]
     assert "not delivered" not in result.stderr, "an unsupported signal is not a failure"
 
 

@@ -16,6 +16,8 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import Status, StatusCode, set_span_in_context
 
+from otel_kedro.model.run_folder import RUN_MARKER
+
 SECOND = 1_000_000_000
 
 
@@ -42,8 +44,11 @@ def write_run(
     result: str = "success",
     runner: str = "SequentialRunner",
 ) -> Path:
-    """Write ``traces.jsonl`` of a run with these nodes into ``folder`` (created)."""
+    """Write ``traces.jsonl`` of a run with these nodes into ``folder`` (created, with the
+    marker that makes it a run folder).
+    """
     folder.mkdir(parents=True, exist_ok=True)
+    (folder / RUN_MARKER).write_text("")
     memory = InMemorySpanExporter()
     provider = TracerProvider(resource=Resource({"process.pid": 4242, "service.name": "fake"}))
     provider.add_span_processor(SimpleSpanProcessor(memory))

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from otel_kedro.model.run_folder import is_run_folder
+from otel_kedro.model.run_folder import RUN_MARKER, is_run_folder
 from otel_kedro.runs.retention import keep_newest, parse_age, remove, run_folders, select
 
 DAY = 86400.0
@@ -19,6 +19,7 @@ DAY = 86400.0
 def _run(output_dir: Path, name: str, age_days: float, file: str = "traces.jsonl") -> Path:
     folder = output_dir / name
     folder.mkdir(parents=True)
+    (folder / RUN_MARKER).write_text("")
     (folder / file).write_text("{}\n")
     stamp = time.time() - age_days * DAY
     os.utime(folder / file, (stamp, stamp))
@@ -34,10 +35,15 @@ def output_dir(tmp_path: Path) -> Path:
 
 
 class TestIsRunFolder:
-    def test_recognises_folders_by_their_files(self, output_dir: Path, tmp_path: Path) -> None:
-        """A folder with traces.jsonl or info.json is a run; anything else is not."""
+    def test_recognises_folders_by_their_marker(self, output_dir: Path, tmp_path: Path) -> None:
+        """A folder otel-kedro created (its marker file) is a run; anything else is not, even
+        a folder holding a ``traces.jsonl``.
+        """
         assert is_run_folder(output_dir / "run-0")
         assert is_run_folder(output_dir / "run-2")  # info.json only
+        (output_dir / "foreign").mkdir()
+        (output_dir / "foreign" / "traces.jsonl").write_text("{}\n")
+        assert not is_run_folder(output_dir / "foreign")
         (output_dir / "notes").mkdir()
         (output_dir / "notes" / "todo.txt").write_text("x")
         assert not is_run_folder(output_dir / "notes")
