@@ -87,15 +87,15 @@ def _posts(server: MlflowServer, route: str) -> int:
     return len(re.findall(rf'"POST {re.escape(route)} HTTP/1\.1"', server.log_tail(10**8)))
 
 
-def _assert_only_traces_taken(delivery: dict[str, Any], traces_key: str, spans: int) -> None:
-    """Traces acknowledged; every other signal (metrics, and logs where a run writes them)
-    remembered as unsupported rather than failed, so nothing retries it."""
-    assert delivery[traces_key]["spans"] == spans, delivery
-    others = {key: value for key, value in delivery.items() if key.startswith(f"{traces_key} ")}
-    assert f"{traces_key} metrics" in others, delivery
-    for key, value in others.items():
-        assert "unsupported" in value, (key, value)
-        assert "404" in value["unsupported"], (key, value)
+def _assert_only_traces_taken(delivery: dict[str, Any], traces_key: str, folder: Path) -> None:
+    """Every line of traces.jsonl acknowledged; metrics and logs remembered as unsupported
+    (MLflow's 404) rather than failed, so nothing retries them."""
+    entry = delivery[traces_key]
+    size = (folder / "traces.jsonl").stat().st_size
+    assert entry["acknowledged"]["traces.jsonl"] == [[0, size]], delivery
+    assert set(entry["unsupported"]) == {"metrics.jsonl", "logs.jsonl"}, delivery
+    for reason in entry["unsupported"].values():
+        assert "404" in reason, delivery
 
 
 @pytest.mark.parametrize("outcome", ["success", "failure"])
@@ -115,7 +115,7 @@ def test_mlflow_stores_exactly_the_local_trace(
     local = read_spans(folder / "traces.jsonl")
     delivery = json.loads((folder / "delivery.json").read_text())
     traces_key = f"otlp http/protobuf {mlflow.url}/v1/traces"
-    _assert_only_traces_taken(delivery, traces_key, len(local))
+    _assert_only_traces_taken(delivery, traces_key, folder)
     assert _posts(mlflow, "/v1/metrics") == metrics_posts_before + 1, "one try, then remembered"
 
     traces = _wait_for_spans(mlflow, experiment_id, len(local))

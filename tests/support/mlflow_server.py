@@ -3,95 +3,48 @@
 MLflow (>= 3.6) ingests OTLP/HTTP traces at ``/v1/traces`` into the experiment named by the
 ``x-mlflow-experiment-id`` header, given a SQL backend store. It pins versions that clash with
 ours, so it lives in its own virtual environment, built once per machine under a lock and reused
-by later runs (the pattern of ``phoenix_server.py``). Traces are read back with MLflow's own
+by later runs (:mod:`tests.support.tool_venv`). Traces are read back with MLflow's own
 client, run by that environment's interpreter (``mlflow_read_traces.py``).
 """
 
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
 import os
-import shutil
 import subprocess
-import sys
 import time
 import urllib.request
 from pathlib import Path
 from typing import Any
 
-from tests.support.phoenix_server import _OFFLINE_SIGNS, _QUIET, _free_ports
+from tests.support.phoenix_server import _QUIET, _free_ports
+from tests.support.tool_venv import ToolUnavailableError, cache_dir, ensure_tool_venv
 
 # The OTLP route, the experiment header and the client calls below were checked against this.
 MLFLOW_SPEC = "mlflow==3.17.2"
 VENV_OVERRIDE = "MLFLOW_TEST_VENV"
 EXPERIMENT_HEADER = "x-mlflow-experiment-id"
-_READY_MARKER = "otel-kedro-installed.txt"
 _READ_SCRIPT = Path(__file__).with_name("mlflow_read_traces.py")
 _OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 # MLflow's own telemetry (3.x) and any tracking-server lookups stay on this machine.
 _MLFLOW_QUIET = {**_QUIET, "MLFLOW_DISABLE_TELEMETRY": "true", "DO_NOT_TRACK": "true"}
 
 
-class MlflowUnavailableError(Exception):
-    """pip could not fetch MLflow (no network to the package index)."""
+MlflowUnavailableError = ToolUnavailableError
 
 
 def venv_path() -> Path:
     """Where the MLflow environment is cached: ``$MLFLOW_TEST_VENV`` or the user cache."""
     if os.environ.get(VENV_OVERRIDE):
         return Path(os.environ[VENV_OVERRIDE])
-    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    return cache / "otel-kedro-tests" / "mlflow-venv"
-
-
-def _python(venv: Path) -> Path:
-    return venv / "bin" / "python"
-
-
-def _is_ready(venv: Path) -> bool:
-    """Installed by us with today's spec, and its interpreter still finds the package."""
-    marker = venv / _READY_MARKER
-    if not marker.is_file() or marker.read_text().strip() != MLFLOW_SPEC:
-        return False
-    probe = "import importlib.util, sys; sys.exit(importlib.util.find_spec('mlflow') is None)"
-    with contextlib.suppress(OSError, subprocess.TimeoutExpired):
-        found = subprocess.run([_python(venv), "-c", probe], capture_output=True, timeout=60)
-        return found.returncode == 0
-    return False
+    return cache_dir() / "mlflow-venv"
 
 
 def ensure_mlflow(venv: Path | None = None, timeout: float = 1500) -> Path:
-    """The Python interpreter of a ready MLflow environment, installing it first if needed.
-
-    Concurrent callers (pytest-xdist workers, parallel CI jobs) take turns on a lock file; the
-    first installs, the others then find the environment ready.
-    """
+    """The Python interpreter of a ready MLflow environment, installing it first if needed."""
     venv = venv_path() if venv is None else venv
-    venv.parent.mkdir(parents=True, exist_ok=True)
-    with venv.with_name(venv.name + ".lock").open("w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if not _is_ready(venv):
-            _install(venv, timeout)
-    return _python(venv)
-
-
-def _install(venv: Path, timeout: float) -> None:
-    shutil.rmtree(venv, ignore_errors=True)
-    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=300)
-    pip = subprocess.run(
-        [str(_python(venv)), "-m", "pip", "install", "-q", "--disable-pip-version-check",
-         MLFLOW_SPEC],
-        capture_output=True, text=True, timeout=timeout, check=False,
-    )  # fmt: skip
-    if pip.returncode != 0:
-        output = pip.stdout + pip.stderr
-        shutil.rmtree(venv, ignore_errors=True)
-        if any(sign in output for sign in _OFFLINE_SIGNS):
-            raise MlflowUnavailableError(f"pip cannot fetch {MLFLOW_SPEC}: {output[-600:]}")
-        raise RuntimeError(f"pip install {MLFLOW_SPEC} failed:\n{output[-4000:]}")
-    (venv / _READY_MARKER).write_text(MLFLOW_SPEC + "\n")
+    return ensure_tool_venv(venv, (MLFLOW_SPEC,), "mlflow", timeout) / "python"
 
 
 class MlflowServer:
