@@ -3,9 +3,12 @@
 A node that has its process to itself (SequentialRunner, or a ParallelRunner worker) is measured
 exactly from the process's own counters: CPU from ``getrusage`` (the process, plus children it
 reaped during the node, e.g. a subprocess the node ran), peak RSS from the process's high-water
-mark (``ru_maxrss``): when the mark rose during the node, the node set it, so the mark *is* the
-node's peak. Otherwise the peak lies below the old mark and the best known figure is the highest
-RSS seen (at start, at end, and in the sampler's samples in between), labelled as a lower bound.
+mark (on Linux ``VmHWM`` of ``/proc/self/status``, which starts afresh at ``exec``; ``ru_maxrss``
+would carry over the high-water mark of whatever process forked ``kedro``, a large Airflow or
+Jupyter parent, and hide every node's peak below it): when the mark rose during the node, the
+node set it, so the mark *is* the node's peak. Otherwise the peak lies below the old mark and
+the best known figure is the highest RSS seen (at start, at end, and in the sampler's samples in
+between), labelled as a lower bound.
 
 A node that shares its process with concurrent nodes (ThreadRunner, or any run on a thread other
 than the main one) gets its own thread's CPU time, which is exact; memory is shared by every
@@ -30,6 +33,18 @@ _PAGE: Final = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 
 
 _statm: tuple[int, int] | None = None  # (pid, descriptor of /proc/<pid>/statm)
+_status: tuple[int, int] | None = None  # (pid, descriptor of /proc/<pid>/status)
+
+
+def _high_water_mark() -> int:
+    """``VmHWM`` of the current process, in bytes (one ``pread`` on a descriptor kept open)."""
+    global _status  # noqa: PLW0603 - one descriptor per process
+    pid = os.getpid()
+    if _status is None or _status[0] != pid:
+        _status = (pid, os.open(f"/proc/{pid}/status", os.O_RDONLY | os.O_CLOEXEC))
+    text = os.pread(_status[1], 4096, 0)
+    start = text.index(b"VmHWM:") + 6
+    return int(text[start : text.index(b"kB", start)]) * 1024
 
 
 def _rss() -> int:
@@ -60,11 +75,8 @@ def _process_counters() -> tuple[float, float, int]:
         return times.user + times.system, 0.0, int(peak)
     own = resource.getrusage(resource.RUSAGE_SELF)
     children = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return (
-        own.ru_utime + own.ru_stime,
-        children.ru_utime + children.ru_stime,
-        own.ru_maxrss * _MAXRSS_UNIT,
-    )
+    peak = _high_water_mark() if _LINUX else own.ru_maxrss * _MAXRSS_UNIT
+    return (own.ru_utime + own.ru_stime, children.ru_utime + children.ru_stime, peak)
 
 
 @dataclasses.dataclass
