@@ -9,16 +9,14 @@ client, run by that environment's interpreter (``mlflow_read_traces.py``).
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import subprocess
-import time
 import urllib.request
 from pathlib import Path
 from typing import Any
 
-from tests.support.phoenix_server import _QUIET, _free_ports
+from tests.support.served import OPENER, QUIET, LoopbackServer, free_ports
 from tests.support.tool_venv import ToolUnavailableError, cache_dir, ensure_tool_venv
 
 # The OTLP route, the experiment header and the client calls below were checked against this.
@@ -26,9 +24,8 @@ MLFLOW_SPEC = "mlflow==3.17.2"
 VENV_OVERRIDE = "MLFLOW_TEST_VENV"
 EXPERIMENT_HEADER = "x-mlflow-experiment-id"
 _READ_SCRIPT = Path(__file__).with_name("mlflow_read_traces.py")
-_OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 # MLflow's own telemetry (3.x) and any tracking-server lookups stay on this machine.
-_MLFLOW_QUIET = {**_QUIET, "MLFLOW_DISABLE_TELEMETRY": "true", "DO_NOT_TRACK": "true"}
+_MLFLOW_QUIET = {**QUIET, "MLFLOW_DISABLE_TELEMETRY": "true", "DO_NOT_TRACK": "true"}
 
 
 MlflowUnavailableError = ToolUnavailableError
@@ -47,15 +44,15 @@ def ensure_mlflow(venv: Path | None = None, timeout: float = 1500) -> Path:
     return ensure_tool_venv(venv, (MLFLOW_SPEC,), "mlflow", timeout) / "python"
 
 
-class MlflowServer:
+class MlflowServer(LoopbackServer):
     """``mlflow server`` on a free loopback port with a private SQLite store and artifact root."""
 
+    name = "mlflow server"
+
     def __init__(self, python: Path, workdir: Path) -> None:
+        super().__init__(workdir)
         self.python = python
-        self.workdir = workdir
-        (self.port,) = _free_ports(1)
-        self.log = workdir / "mlflow.log"
-        self._process: subprocess.Popen[bytes] | None = None
+        (self.port,) = free_ports(1)
 
     @property
     def url(self) -> str:
@@ -69,46 +66,14 @@ class MlflowServer:
 
     def start(self, timeout: float = 240) -> None:
         """Start the server and wait until it answers its health check."""
-        self.workdir.mkdir(parents=True, exist_ok=True)
         command = [
             str(self.python), "-m", "mlflow", "server",
             "--backend-store-uri", f"sqlite:///{self.workdir / 'mlflow.db'}",
             "--artifacts-destination", str(self.workdir / "artifacts"),
             "--host", "127.0.0.1", "--port", str(self.port), "--workers", "1",
         ]  # fmt: skip
-        with self.log.open("wb") as log:
-            self._process = subprocess.Popen(
-                command, env=self._env(), stdout=log, stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL, cwd=self.workdir,
-            )  # fmt: skip
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self._process.poll() is not None:
-                raise RuntimeError(
-                    f"mlflow server exited ({self._process.returncode}):\n{self.log_tail()}"
-                )
-            with (
-                contextlib.suppress(OSError),
-                _OPENER.open(f"{self.url}/health", timeout=2) as response,
-            ):
-                if response.status == 200:
-                    return
-            time.sleep(0.25)
-        raise RuntimeError(f"mlflow server not ready after {timeout} s:\n{self.log_tail()}")
-
-    def stop(self) -> None:
-        """Terminate the server (and its uvicorn worker), killing it if it does not exit."""
-        if self._process is None or self._process.poll() is not None:
-            return
-        self._process.terminate()
-        try:
-            self._process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            self._process.kill()
-            self._process.wait(timeout=15)
-
-    def log_tail(self, chars: int = 3000) -> str:
-        return self.log.read_text(errors="replace")[-chars:] if self.log.exists() else ""
+        self.launch(command, self._env())
+        self.wait_ready(f"{self.url}/health", timeout)
 
     def create_experiment(self, name: str) -> str:
         """A new experiment's id, through the REST API."""
@@ -118,7 +83,7 @@ class MlflowServer:
             headers={"Content-Type": "application/json"},
             method="POST",
         )
-        with _OPENER.open(request, timeout=30) as response:
+        with OPENER.open(request, timeout=30) as response:
             return str(json.load(response)["experiment_id"])
 
     def traces(self, experiment_id: str) -> list[dict[str, Any]]:
@@ -134,14 +99,3 @@ class MlflowServer:
             raise RuntimeError(f"reading MLflow traces failed:\n{read.stderr[-3000:]}")
         traces: list[dict[str, Any]] = json.loads(read.stdout)
         return traces
-
-    def __enter__(self) -> MlflowServer:
-        try:
-            self.start()
-        except BaseException:
-            self.stop()
-            raise
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()

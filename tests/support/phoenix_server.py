@@ -6,11 +6,8 @@ environment (:mod:`tests.support.tool_venv`).
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
-import socket
-import subprocess
 import time
 import urllib.error
 import urllib.parse
@@ -18,6 +15,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+from tests.support.served import OPENER, QUIET, LoopbackServer, free_ports
 from tests.support.tool_venv import ToolUnavailableError, cache_dir, ensure_tool_venv
 
 # The REST route read below (GET /v1/projects/{name}/spans) was checked against this release.
@@ -27,12 +25,8 @@ VENV_OVERRIDE = "PHOENIX_TEST_VENV"
 _QUIET = {
     "PHOENIX_TELEMETRY_ENABLED": "false",
     "PHOENIX_ALLOW_EXTERNAL_RESOURCES": "false",
-    "HTTPS_PROXY": "http://127.0.0.1:9",
-    "HTTP_PROXY": "http://127.0.0.1:9",
-    "NO_PROXY": "127.0.0.1,localhost",
+    **QUIET,
 }
-# Talk to the local server directly, whatever proxy the test process has been given.
-_OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 
 PhoenixUnavailableError = ToolUnavailableError
@@ -51,24 +45,15 @@ def ensure_phoenix(venv: Path | None = None, timeout: float = 1500) -> Path:
     return ensure_tool_venv(venv, (PHOENIX_SPEC,), "phoenix", timeout) / "phoenix"
 
 
-def _free_ports(count: int) -> list[int]:
-    """Distinct free loopback ports (all held open while choosing, so they differ)."""
-    with contextlib.ExitStack() as stack:
-        sockets = [stack.enter_context(socket.socket()) for _ in range(count)]
-        for sock in sockets:
-            sock.bind(("127.0.0.1", 0))
-        return [sock.getsockname()[1] for sock in sockets]
-
-
-class PhoenixServer:
+class PhoenixServer(LoopbackServer):
     """``phoenix serve`` on loopback with free ports and a private SQLite working directory."""
 
+    name = "phoenix serve"
+
     def __init__(self, executable: Path, workdir: Path) -> None:
+        super().__init__(workdir)
         self.executable = executable
-        self.workdir = workdir
-        self.http_port, self.grpc_port = _free_ports(2)
-        self.log = workdir / "phoenix.log"
-        self._process: subprocess.Popen[bytes] | None = None
+        self.http_port, self.grpc_port = free_ports(2)
 
     @property
     def http_endpoint(self) -> str:
@@ -89,39 +74,8 @@ class PhoenixServer:
             PHOENIX_GRPC_PORT=str(self.grpc_port),
             PHOENIX_WORKING_DIR=str(self.workdir),
         )
-        self.workdir.mkdir(parents=True, exist_ok=True)
-        with self.log.open("wb") as log:
-            self._process = subprocess.Popen(
-                [str(self.executable), "serve"], env=env, stdout=log, stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL, cwd=self.workdir,
-            )  # fmt: skip
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self._process.poll() is not None:
-                raise RuntimeError(f"phoenix serve exited ({self._process.returncode}):\n"
-                                   + self.log_tail())  # fmt: skip
-            with (
-                contextlib.suppress(OSError),
-                _OPENER.open(f"{self.http_endpoint}/healthz", timeout=2) as response,
-            ):
-                if response.status == 200:
-                    return
-            time.sleep(0.25)
-        raise RuntimeError(f"phoenix serve not ready after {timeout} s:\n{self.log_tail()}")
-
-    def stop(self) -> None:
-        """Terminate the server, killing it if it does not exit promptly."""
-        if self._process is None or self._process.poll() is not None:
-            return
-        self._process.terminate()
-        try:
-            self._process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            self._process.kill()
-            self._process.wait(timeout=15)
-
-    def log_tail(self, chars: int = 3000) -> str:
-        return self.log.read_text(errors="replace")[-chars:] if self.log.exists() else ""
+        self.launch([str(self.executable), "serve"], env)
+        self.wait_ready(f"{self.http_endpoint}/healthz", timeout)
 
     def spans(self, project: str) -> list[dict[str, Any]]:
         """Every span Phoenix holds for ``project`` (REST, all pages); none if it has no such one."""
@@ -134,7 +88,7 @@ class PhoenixServer:
                 + urllib.parse.urlencode(query)
             )
             try:
-                with _OPENER.open(url, timeout=30) as response:
+                with OPENER.open(url, timeout=30) as response:
                     page = json.load(response)
             except urllib.error.HTTPError as error:
                 if error.code == 404 and not spans:
@@ -153,14 +107,3 @@ class PhoenixServer:
             time.sleep(0.25)
             spans = self.spans(project)
         return spans
-
-    def __enter__(self) -> PhoenixServer:
-        try:
-            self.start()
-        except BaseException:
-            self.stop()
-            raise
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()

@@ -315,25 +315,15 @@ class ConductWriter:
             "gpu": None,
             "duct_version": WRITER_VERSION,
             "schema_version": SCHEMA_VERSION,
-            "execution_summary": {
-                "exit_code": exit_code,
-                "command": self._command,
-                "logs_prefix": prefix,
-                "wall_clock_time": summary.wall_clock_time,
-                "peak_rss": summary.peak_rss,
-                "average_rss": summary.average_rss,
-                "peak_vsz": summary.peak_vms,
-                "average_vsz": summary.average_vms,
-                "peak_pmem": summary.peak_rss / memory_total * 100.0,
-                "average_pmem": summary.average_rss / memory_total * 100.0,
-                "peak_pcpu": summary.peak_pcpu,
-                "average_pcpu": summary.average_pcpu,
-                "num_samples": summary.num_samples,
-                "num_reports": self._reports,
-                "start_time": summary.start_time,
-                "end_time": summary.end_time,
-                "working_directory": self._working_directory,
-            },
+            "execution_summary": execution_summary(
+                summary,
+                exit_code,
+                self._command,
+                prefix,
+                reports=self._reports,
+                working_directory=self._working_directory,
+                memory=memory_total,
+            ),
             # Empty paths say the output was not captured (duct with --capture-outputs none
             # names files it never creates).
             "output_paths": {
@@ -346,6 +336,41 @@ class ConductWriter:
             "working_directory": self._working_directory,
             "message": self._plain(message) if message else "",
         }
+
+
+def execution_summary(  # noqa: PLR0913 - the facts of con-duct's execution_summary
+    summary: UsageSummary,
+    exit_code: int | None,
+    command: str,
+    prefix: str,
+    *,
+    reports: int | None,
+    working_directory: str,
+    memory: int,
+) -> dict[str, Any]:
+    """con-duct's ``execution_summary`` (in ``info.json``, and what its summary template is
+    filled with); ``memory`` is the machine's total, for the ``pmem`` percentages.
+    """
+    memory = memory or 1
+    return {
+        "exit_code": exit_code,
+        "command": command,
+        "logs_prefix": prefix,
+        "wall_clock_time": summary.wall_clock_time,
+        "peak_rss": summary.peak_rss,
+        "average_rss": summary.average_rss,
+        "peak_vsz": summary.peak_vms,
+        "average_vsz": summary.average_vms,
+        "peak_pmem": summary.peak_rss / memory * 100.0,
+        "average_pmem": summary.average_rss / memory * 100.0,
+        "peak_pcpu": summary.peak_pcpu,
+        "average_pcpu": summary.average_pcpu,
+        "num_samples": summary.num_samples,
+        "num_reports": reports,
+        "start_time": summary.start_time,
+        "end_time": summary.end_time,
+        "working_directory": working_directory,
+    }
 
 
 def memory_total() -> int:

@@ -448,41 +448,24 @@ class _WrappedRun:
             )
             _remove(self.paths)
             return
+        from otel_kedro.exporters.conduct import execution_summary
         from otel_kedro.exporters.duct_summary import format_summary
 
-        values = _execution_summary(summary, status, self.shown_command, self.paths["prefix"])
+        values = execution_summary(
+            summary,
+            status,
+            self.shown_command,
+            self.paths["prefix"],
+            reports=None,
+            working_directory=str(Path.cwd()),
+            memory=summary.memory_total,
+        )
         try:
             text = format_summary(self.options.summary_format, values, colors=self.options.colors)
         except (KeyError, IndexError, ValueError) as error:
             log.warning("--summary-format cannot be filled (%s); using the default", error)
             text = format_summary(SUMMARY_FORMAT, values, colors=self.options.colors)
         log.info(text)
-
-
-def _execution_summary(
-    summary: UsageSummary, status: int, command: str, prefix: str
-) -> dict[str, object]:
-    """The values con-duct's summary template is filled with."""
-    memory = summary.memory_total or 1
-    return {
-        "exit_code": status,
-        "command": command,
-        "logs_prefix": prefix,
-        "wall_clock_time": summary.wall_clock_time,
-        "peak_rss": summary.peak_rss,
-        "average_rss": summary.average_rss,
-        "peak_vsz": summary.peak_vms,
-        "average_vsz": summary.average_vms,
-        "peak_pmem": summary.peak_rss / memory * 100.0,
-        "average_pmem": summary.average_rss / memory * 100.0,
-        "peak_pcpu": summary.peak_pcpu,
-        "average_pcpu": summary.average_pcpu,
-        "num_samples": summary.num_samples,
-        "num_reports": None,
-        "start_time": summary.start_time,
-        "end_time": summary.end_time,
-        "working_directory": str(Path.cwd()),
-    }
 
 
 def _wait(child: subprocess.Popen[bytes]) -> object | None:
