@@ -16,8 +16,16 @@ from kedro.runner import ParallelRunner, SequentialRunner, ThreadRunner
 
 from otel_kedro.commands import main_group
 from otel_kedro.commands.ls import JSON_FIELDS
+from otel_kedro.runs.views import AUTOMATIC_REPORT_MAX_BYTES
 from otel_kedro.testing import CapturedRun, run_session
-from tests.support.kedro_projects import BIN, EXAMPLE_NODES, clean_env, copy_example
+from tests.support.kedro_projects import (
+    BIN,
+    EXAMPLE_NODES,
+    chain_registry,
+    clean_env,
+    copy_example,
+    write_project,
+)
 
 DATA_PROCESSING = {"check_quality", "clean_sales", "add_features", "aggregate_daily"}
 
@@ -254,3 +262,23 @@ class TestReportAtTheEndOfARun:
         captured = run_session(example_project, tmp_path / "runs", pipeline_name="reporting")
         assert captured.spans
         assert not (captured.folder / "report.html").exists()
+
+    def test_a_run_too_large_for_50_ms_gets_its_report_on_demand(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """Over AUTOMATIC_REPORT_MAX_BYTES of spans the run ends without writing the page (it
+        would cost more than the 50 ms a run may pay); the summary says which command writes it.
+        """
+        monkeypatch.setenv("KEDRO_DISABLE_TELEMETRY", "1")
+        monkeypatch.delenv("OTEL_KEDRO_REPORT", raising=False)
+        project = write_project(tmp_path, "long_chain", chain_registry(120))
+        (project / "conf" / "base" / "catalog.yml").write_text(
+            "d0:\n  type: MemoryDataset\n  data: 0\n"
+        )
+        captured = run_session(project, tmp_path / "runs")
+        assert (captured.folder / "traces.jsonl").stat().st_size > AUTOMATIC_REPORT_MAX_BYTES
+        assert not (captured.folder / "report.html").exists()
+        assert f"report  otel-kedro report {captured.folder.name}" in capsys.readouterr().err
+        result = _otel("report", captured.folder.name, "--runs-dir", str(tmp_path / "runs"))
+        assert result.exit_code == 0, result.output
+        assert "n119" in (captured.folder / "report.html").read_text()

@@ -37,7 +37,7 @@ def format_summary(
     result: str,
     nodes: Sequence[ReadableSpan],
     folder: Path,
-    report: Path | None = None,
+    report: str | None = None,
 ) -> str:
     """The summary block: wall time, result, memory, CPU, top nodes, and the run folder."""
     lines = [

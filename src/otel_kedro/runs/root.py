@@ -571,10 +571,11 @@ class RunRoot:
 
 def _write_report(folder: Path) -> None:
     """Write the run's ``report.html`` once its files are complete; never raises."""
-    from otel_kedro.runs.views import write_run_report
+    from otel_kedro.runs.views import automatic_report, write_run_report
 
     try:
-        write_run_report(folder)
+        if automatic_report(folder):
+            write_run_report(folder)
     except Exception as error:  # noqa: BLE001 - the report is a bonus; the run is on disk
         warn_once(f"cannot write report.html in {folder} ({error!r}); `otel-kedro report` retries.")
 

@@ -141,9 +141,9 @@ class RunUsage:
             self._conduct.close()
         if self._settings.summary:
             from otel_kedro.exporters.console import format_summary
-            from otel_kedro.model.run_folder import REPORT_FILE
+            from otel_kedro.runs.views import report_line
 
-            report = self._folder / REPORT_FILE if self._settings.report else None
+            report = report_line(self._folder) if self._settings.report else None
             text = format_summary(summary, result, nodes, self._folder, report)
             print(text, file=sys.stderr)  # noqa: T201
         return summary
