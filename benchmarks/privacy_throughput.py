@@ -20,7 +20,8 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
 from otel_kedro.config.privacy import PrivacySettings
-from otel_kedro.exporters.files import traces_exporter
+from otel_kedro.exporters.span_lines import SpanLineExporter
+from otel_kedro.model.run_folder import TRACES_FILE
 from otel_kedro.processors.apply import ProcessedSpanExporter
 from otel_kedro.processors.chain import Chain
 from otel_kedro.runs.chains import destination_chain
@@ -68,8 +69,10 @@ def _paired(spans: list[ReadableSpan], folder: Path, chain: Chain) -> tuple[floa
     shared machine's slow moments hit both sides alike."""
     (folder / "plain").mkdir(parents=True)
     (folder / "chained").mkdir()
-    plain: SpanExporter = traces_exporter(folder / "plain")
-    chained: SpanExporter = ProcessedSpanExporter(traces_exporter(folder / "chained"), chain)
+    plain: SpanExporter = SpanLineExporter(folder / "plain" / TRACES_FILE)
+    chained: SpanExporter = ProcessedSpanExporter(
+        SpanLineExporter(folder / "chained" / TRACES_FILE), chain
+    )
     times = [0.0, 0.0]
     for number, offset in enumerate(range(0, len(spans), _BATCH)):
         batch = spans[offset : offset + _BATCH]

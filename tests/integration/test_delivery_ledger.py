@@ -16,9 +16,10 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 
 from otel_kedro.config.privacy import PrivacySettings
 from otel_kedro.exporters import otlp
-from otel_kedro.exporters.files import create_run_folder, traces_exporter
+from otel_kedro.exporters.files import create_run_folder
 from otel_kedro.exporters.metrics_file import MetricsFileWriter
-from otel_kedro.model.run_folder import read_lines
+from otel_kedro.exporters.span_lines import SpanLineExporter
+from otel_kedro.model.run_folder import TRACES_FILE, read_lines
 from otel_kedro.runs.chains import destination_chain
 from otel_kedro.runs.remote import OtlpDelivery
 from tests.support.otlp_receivers import HttpReceiver, metric_points, span_ids
@@ -33,7 +34,7 @@ def _target(receiver: HttpReceiver) -> otlp.OtlpTarget:
 def _append_spans(folder: Path, count: int, prefix: str) -> None:
     """``count`` spans, one line each, appended by the real file exporter."""
     provider = TracerProvider(resource=Resource({"service.name": "ledger"}))
-    provider.add_span_processor(SimpleSpanProcessor(traces_exporter(folder)))
+    provider.add_span_processor(SimpleSpanProcessor(SpanLineExporter(folder / TRACES_FILE)))
     for index in range(count):
         provider.get_tracer("test").start_span(f"{prefix}{index}").end()
     provider.shutdown()

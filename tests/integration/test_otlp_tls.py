@@ -29,6 +29,18 @@ from tests.support.otlp_receivers import (
 from tests.support.tls import Pki, make_pki
 
 
+def _send_spans(spans: list[ReadableSpan], target: otlp.OtlpTarget) -> None:
+    """One traces request through the sender delivery uses; NotDelivered unless acknowledged."""
+    otlp.send_requests(target, "traces", [(None, spans)], lambda _token: None)
+
+
+def _send_metrics(data: MetricsData, target: otlp.OtlpTarget) -> None:
+    """One metrics request; MetricsUnsupported from a backend without metrics."""
+    otlp.send_requests(
+        target, "metrics", [(None, data)], lambda _token: None, otlp.MetricsUnsupported
+    )
+
+
 @pytest.fixture(autouse=True)
 def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     """No OTLP or proxy variable of the machine running the tests leaks into them."""
@@ -111,7 +123,7 @@ def test_http_over_tls_with_a_private_ca(
         assert receiver.endpoint.startswith("https://127.0.0.1:")
         monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", receiver.endpoint)
         monkeypatch.setenv(variable, str(pki.ca))
-        otlp.send_spans(spans, otlp.target_from_env(os.environ))
+        _send_spans(spans, otlp.target_from_env(os.environ))
     assert received(receiver) == expected(spans)
     assert receiver.tls_errors == []
 
@@ -122,7 +134,7 @@ def test_http_over_tls_without_the_ca_is_not_delivered(
     with HttpReceiver(tls=pki) as receiver:
         target = otlp.target_from_env(os.environ, receiver.endpoint)
         with pytest.raises(otlp.NotDelivered, match="certificate"):
-            otlp.send_spans(make_spans(), target)
+            _send_spans(make_spans(), target)
     assert receiver.requests == []
 
 
@@ -134,12 +146,12 @@ def test_mutual_tls_needs_the_client_certificate(
     with HttpReceiver(tls=pki, require_client_cert=True) as receiver:
         target = otlp.target_from_env(os.environ, receiver.endpoint)
         with pytest.raises(otlp.NotDelivered) as refused:
-            otlp.send_spans(spans, target)
+            _send_spans(spans, target)
         assert receiver.requests == []
         assert receiver.tls_errors  # the server refused the handshake
         monkeypatch.setenv("OTEL_EXPORTER_OTLP_CLIENT_KEY", str(pki.client_key))
         monkeypatch.setenv("OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE", str(pki.client_cert))
-        otlp.send_spans(spans, target)
+        _send_spans(spans, target)
     assert received(receiver) == expected(spans)
     assert "\n" not in str(refused.value)
     assert "CLIENT_CERTIFICATE" in str(refused.value)
@@ -159,7 +171,7 @@ def test_compression_on_the_wire(
     spans = make_spans()
     monkeypatch.setenv(variable, value)
     with HttpReceiver() as receiver:
-        otlp.send_spans(spans, otlp.target_from_env(os.environ, receiver.endpoint))
+        _send_spans(spans, otlp.target_from_env(os.environ, receiver.endpoint))
     assert receiver.content_encodings == [encoding]
     assert received(receiver) == expected(spans)
 
@@ -176,8 +188,8 @@ def test_grpc_over_tls_with_a_private_ca(
         monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", receiver.endpoint)
         target = otlp.target_from_env(os.environ)
         assert target.protocol == otlp.GRPC
-        otlp.send_spans(spans, target)
-        otlp.send_metrics(make_metrics(), target)
+        _send_spans(spans, target)
+        _send_metrics(make_metrics(), target)
     assert received(receiver) == expected(spans)
     assert metric_names(receiver.metric_requests) == {"kedro.nodes"}
 
@@ -189,11 +201,11 @@ def test_grpc_mutual_tls(monkeypatch: pytest.MonkeyPatch, pki: Pki, quiet: None)
     with GrpcReceiver(tls=pki, require_client_cert=True) as receiver:
         target = otlp.target_from_env(os.environ, receiver.endpoint)
         with pytest.raises(otlp.NotDelivered):
-            otlp.send_spans(spans, target)
+            _send_spans(spans, target)
         assert receiver.requests == []
         monkeypatch.setenv("OTEL_EXPORTER_OTLP_TRACES_CLIENT_KEY", str(pki.client_key))
         monkeypatch.setenv("OTEL_EXPORTER_OTLP_TRACES_CLIENT_CERTIFICATE", str(pki.client_cert))
-        otlp.send_spans(spans, target)
+        _send_spans(spans, target)
     assert received(receiver) == expected(spans)
 
 
@@ -206,7 +218,7 @@ def test_grpc_with_the_wrong_ca_is_not_delivered(
     with GrpcReceiver(tls=pki) as receiver:
         target = otlp.target_from_env(os.environ, receiver.endpoint)
         with pytest.raises(otlp.NotDelivered) as failure:
-            otlp.send_spans(make_spans(), target)
+            _send_spans(make_spans(), target)
     assert receiver.requests == []
     assert "\n" not in str(failure.value)
     assert receiver.endpoint.removeprefix("https://") in str(failure.value)
@@ -218,7 +230,7 @@ def test_headers_reach_the_receiver(monkeypatch: pytest.MonkeyPatch, protocol: s
     monkeypatch.setenv("OTEL_EXPORTER_OTLP_HEADERS", "x-tenant=acme,authorization=Bearer%20t0k3n")
     receiver_class = GrpcReceiver if protocol == otlp.GRPC else HttpReceiver
     with receiver_class() as receiver:
-        otlp.send_spans(make_spans(), otlp.target_from_env(os.environ, receiver.endpoint))
+        _send_spans(make_spans(), otlp.target_from_env(os.environ, receiver.endpoint))
     seen = receiver.metadata if isinstance(receiver, GrpcReceiver) else receiver.headers
     assert len(seen) == 1
     assert seen[0]["x-tenant"] == "acme"
@@ -233,9 +245,9 @@ def test_metrics_to_a_backend_without_metrics(
     receiver_class = GrpcReceiver if protocol == otlp.GRPC else HttpReceiver
     with receiver_class(metrics=False) as receiver:
         target = otlp.target_from_env(os.environ, receiver.endpoint)
-        otlp.send_spans(make_spans(), target)  # traces are taken
+        _send_spans(make_spans(), target)  # traces are taken
         with pytest.raises(otlp.MetricsUnsupported):
-            otlp.send_metrics(make_metrics(), target)
+            _send_metrics(make_metrics(), target)
     assert len(receiver.requests) == 1
     if isinstance(receiver, HttpReceiver):
         assert receiver.refused_metrics == 1
@@ -246,7 +258,7 @@ def test_metrics_are_delivered(monkeypatch: pytest.MonkeyPatch, protocol: str) -
     monkeypatch.setenv("OTEL_EXPORTER_OTLP_PROTOCOL", protocol)
     receiver_class = GrpcReceiver if protocol == otlp.GRPC else HttpReceiver
     with receiver_class() as receiver:
-        otlp.send_metrics(make_metrics(), otlp.target_from_env(os.environ, receiver.endpoint))
+        _send_metrics(make_metrics(), otlp.target_from_env(os.environ, receiver.endpoint))
     assert metric_names(receiver.metric_requests) == {"kedro.nodes"}
 
 
@@ -266,7 +278,7 @@ def test_wrong_ca_is_one_line_without_secrets_or_traceback(
         endpoint = f"https://alice:pa55word@127.0.0.1:{port}"
         target = otlp.target_from_env(os.environ, endpoint)
         with pytest.raises(otlp.NotDelivered) as failure:
-            otlp.send_spans(make_spans(), target)
+            _send_spans(make_spans(), target)
     message = str(failure.value)
     assert "TLS certificate verification failed" in message
     assert "OTEL_EXPORTER_OTLP_CERTIFICATE" in message
@@ -286,7 +298,7 @@ def test_an_applications_own_exporter_records_still_pass(
 ) -> None:
     caplog.set_level(logging.INFO)
     with pytest.raises(otlp.NotDelivered):
-        otlp.send_spans(make_spans(), otlp.target_from_env(os.environ, refused_endpoint()))
+        _send_spans(make_spans(), otlp.target_from_env(os.environ, refused_endpoint()))
     sdk_logger = logging.getLogger("opentelemetry.exporter.otlp.proto.http.trace_exporter")
     assert sdk_logger.filters  # our capture is attached to the SDK's logger ...
     other = threading.Thread(target=sdk_logger.error, args=("the application's own export",))
@@ -314,5 +326,5 @@ def test_proxy_variables_do_not_reroute_telemetry(
     receiver_class = GrpcReceiver if protocol == otlp.GRPC else HttpReceiver
     with receiver_class() as receiver:
         spans = make_spans()
-        otlp.send_spans(spans, otlp.target_from_env(os.environ, receiver.endpoint))
+        _send_spans(spans, otlp.target_from_env(os.environ, receiver.endpoint))
     assert span_ids(receiver.requests) == sent_ids(spans)

@@ -17,8 +17,9 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.trace import Link, Status, StatusCode
 
 from otel_kedro.config.privacy import PrivacySettings
-from otel_kedro.exporters.files import traces_exporter
 from otel_kedro.exporters.otlp import OtlpTarget
+from otel_kedro.exporters.span_lines import SpanLineExporter
+from otel_kedro.model.run_folder import TRACES_FILE
 from otel_kedro.processors.apply import ProcessedSpanExporter
 from otel_kedro.runs.chains import destination_chain
 from otel_kedro.runs.remote import OtlpDelivery
@@ -62,7 +63,9 @@ def test_a_secret_reaches_no_byte_of_the_trace_file(secret: str, template: int, 
     key, make = TEMPLATES[template]
     value = make(secret)
     with tempfile.TemporaryDirectory() as folder:
-        exporter = ProcessedSpanExporter(traces_exporter(Path(folder)), _files_chain())
+        exporter = ProcessedSpanExporter(
+            SpanLineExporter(Path(folder) / TRACES_FILE), _files_chain()
+        )
         resource_attributes = {"service.name": "demo"}
         if where == "resource":
             resource_attributes[key] = value  # type: ignore[assignment]
@@ -181,7 +184,9 @@ def test_a_secret_reaches_no_byte_sent_over_otlp(
     value = make(secret)
     privacy = PrivacySettings()
     with tempfile.TemporaryDirectory() as folder:
-        exporter = ProcessedSpanExporter(traces_exporter(Path(folder)), _files_chain())
+        exporter = ProcessedSpanExporter(
+            SpanLineExporter(Path(folder) / TRACES_FILE), _files_chain()
+        )
         provider = TracerProvider(resource=Resource({"service.name": "demo", key: value}))
         provider.add_span_processor(SimpleSpanProcessor(exporter))
         span = provider.get_tracer("test").start_span("node", attributes={key: value})

@@ -14,7 +14,7 @@ import logging
 import os
 import re
 import threading
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import ExitStack, contextmanager
 from typing import TYPE_CHECKING, Any, Final, TypeVar
 from urllib.parse import unquote
@@ -23,17 +23,13 @@ from otel_kedro.diagnostics import warn_once
 
 if TYPE_CHECKING:
     import requests
-    from opentelemetry.sdk.metrics.export import MetricsData
-    from opentelemetry.sdk.trace import ReadableSpan
 
 GRPC: Final = "grpc"
 HTTP: Final = "http/protobuf"
 _PROTOCOLS: Final = (HTTP, GRPC)
 _DEFAULT_HTTP: Final = "http://localhost:4318"
 _DEFAULT_GRPC: Final = "http://localhost:4317"
-# Spans per request: far below the HTTP exporter's 64 MiB request limit for any real run.
-_SPANS_PER_REQUEST: Final = 2048
-# What a backend without a metrics endpoint answers.
+# What a backend without an endpoint for a signal answers.
 _UNSUPPORTED_HTTP: Final = frozenset({404, 405, 501})
 # The loggers whose records a send of ours captures (the SDK exporters' and grpc's own).
 _CAPTURED_LOGGERS: Final = ("opentelemetry.exporter", "grpc")
@@ -164,35 +160,6 @@ class LogsUnsupported(NotDelivered):
     """The backend has no logs endpoint (Jaeger, Phoenix, MLflow: HTTP 404/405/501, gRPC
     UNIMPLEMENTED); remembered instead of retried.
     """
-
-
-def send_spans(spans: Sequence[ReadableSpan], target: OtlpTarget) -> None:
-    """Send ``spans`` to the target's traces endpoint; raise :class:`NotDelivered` unless every
-    request was acknowledged.
-    """
-    if not spans:
-        return
-    from opentelemetry.sdk.trace.export import SpanExportResult
-
-    with _Send(target, "traces") as send:
-        exporter = send.exporter()
-        for start in range(0, len(spans), _SPANS_PER_REQUEST):
-            batch = spans[start : start + _SPANS_PER_REQUEST]
-            if exporter.export(batch) is not SpanExportResult.SUCCESS:
-                raise send.failure()
-
-
-def send_metrics(data: MetricsData, target: OtlpTarget) -> None:
-    """Send ``data`` to the target's metrics endpoint; raise :class:`MetricsUnsupported` when
-    the backend takes no metrics, :class:`NotDelivered` on any other failure.
-    """
-    if not data.resource_metrics:
-        return
-    from opentelemetry.sdk.metrics.export import MetricExportResult
-
-    with _Send(target, "metrics", unsupported=MetricsUnsupported) as send:
-        if send.exporter().export(data) is not MetricExportResult.SUCCESS:
-            raise send.failure()
 
 
 def send_requests(

@@ -192,10 +192,10 @@ class SpanLineExporter(SpanExporter):
         with self._lock:
             if self._stream.closed:
                 return SpanExportResult.FAILURE
-            for span in spans:
-                self._stream.write(self._encoder.line(span))
-            self._stream.flush()
-        return SpanExportResult.SUCCESS
+            # A failed write is cut back to whole lines and reported by the stream; FAILURE
+            # (not raising) keeps the SDK from printing a traceback to the user's console.
+            written = self._stream.append("".join(self._encoder.line(span) for span in spans))
+        return SpanExportResult.SUCCESS if written else SpanExportResult.FAILURE
 
     def shutdown(self) -> None:
         """Close the file; later exports fail instead of writing."""

@@ -19,9 +19,10 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 
 from otel_kedro.exporters.conduct import ConductWriter
-from otel_kedro.exporters.files import AtomicAppendStream, traces_exporter, write_failure
+from otel_kedro.exporters.files import AtomicAppendStream, write_failure
 from otel_kedro.exporters.metrics_file import MetricsFileWriter
-from otel_kedro.model.run_folder import read_lines
+from otel_kedro.exporters.span_lines import SpanLineExporter
+from otel_kedro.model.run_folder import TRACES_FILE, read_lines
 from otel_kedro.model.usage import UsageSummary
 from tests.support.usage_samples import samples
 
@@ -92,7 +93,7 @@ def test_the_span_exporter_fails_the_export_instead_of_raising(tmp_path: Path) -
 
     def work(folder: Path) -> object:
         provider = TracerProvider(resource=Resource({"service.name": "s"}))
-        provider.add_span_processor(SimpleSpanProcessor(traces_exporter(folder)))
+        provider.add_span_processor(SimpleSpanProcessor(SpanLineExporter(folder / TRACES_FILE)))
         for index in range(60):
             provider.get_tracer("t").start_span(f"span-{index}").end()
         provider.shutdown()
