@@ -2,14 +2,13 @@
 
 A transport like the traces writer beside it: it receives SDK ``ReadableLogRecord`` batches
 after the destination's privacy chain ran on them (body, attributes, resource), encodes each
-batch with ``opentelemetry-exporter-otlp-json-common`` as one ``ExportLogsServiceRequest`` (hex
-ids, int64 as strings: what the Collector's ``otlpjsonfile`` receiver reads) and appends it as
+batch as one ``ExportLogsServiceRequest`` (:mod:`otel_kedro.exporters.log_lines`: hex ids, int64
+as strings, what the Collector's ``otlpjsonfile`` receiver reads) and appends it as
 one line with a single ``write(2)``, so ParallelRunner workers never interleave partial lines.
 """
 
 from __future__ import annotations
 
-import json
 import threading
 from collections.abc import Sequence
 from pathlib import Path
@@ -18,6 +17,7 @@ from typing import TYPE_CHECKING
 from opentelemetry.sdk._logs.export import LogRecordExporter, LogRecordExportResult
 
 from otel_kedro.exporters.files import AtomicAppendStream
+from otel_kedro.exporters.log_lines import logs_request_line
 from otel_kedro.model.run_folder import LOGS_FILE
 
 if TYPE_CHECKING:
@@ -38,11 +38,9 @@ class JsonLinesLogExporter(LogRecordExporter):
 
     def export(self, batch: Sequence[ReadableLogRecord]) -> LogRecordExportResult:
         """Append the records as one request line."""
-        from opentelemetry.exporter.otlp.json.common._log_encoder import encode_logs
-
         if not batch:
             return LogRecordExportResult.SUCCESS
-        line = json.dumps(encode_logs(batch).to_dict(), separators=(",", ":")) + "\n"
+        line = logs_request_line(batch)
         with self._lock:
             if self._closed:
                 return LogRecordExportResult.FAILURE

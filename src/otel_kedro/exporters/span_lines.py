@@ -35,11 +35,12 @@ _FLAGS_IS_REMOTE = 0x200
 _DUMPS = json.JSONEncoder(separators=(",", ":"), allow_nan=False).encode
 
 
-class _Unsupported(Exception):  # noqa: N818 - internal signal: use the reference encoder
+class Unsupported(Exception):  # noqa: N818 - internal signal: use the reference encoder
     """A value the fast path does not encode."""
 
 
-def _any_value(value: object) -> dict[str, Any]:
+def any_value(value: object) -> dict[str, Any]:
+    """OTLP JSON ``AnyValue`` of one of our value types; :class:`Unsupported` for the rest."""
     # bool before int: bool is an int subclass.
     if isinstance(value, str):
         return {"stringValue": value}
@@ -49,11 +50,11 @@ def _any_value(value: object) -> dict[str, Any]:
         return {"intValue": str(value)}
     if isinstance(value, float):
         if not math.isfinite(value):
-            raise _Unsupported
+            raise Unsupported
         return {"doubleValue": value}
     if isinstance(value, (list, tuple)):
-        return {"arrayValue": {"values": [_any_value(v) for v in value]} if value else {}}
-    raise _Unsupported
+        return {"arrayValue": {"values": [any_value(v) for v in value]} if value else {}}
+    raise Unsupported
 
 
 def encode_attributes(attributes: Mapping[str, object] | None) -> list[dict[str, Any]]:
@@ -61,12 +62,13 @@ def encode_attributes(attributes: Mapping[str, object] | None) -> list[dict[str,
     if not attributes:
         return []
     return [
-        {"key": key, "value": _any_value(value)} if key else {"value": _any_value(value)}
+        {"key": key, "value": any_value(value)} if key else {"value": any_value(value)}
         for key, value in attributes.items()
     ]
 
 
-def _scope_dict(scope: InstrumentationScope | None) -> dict[str, Any]:
+def scope_dict(scope: InstrumentationScope | None) -> dict[str, Any]:
+    """OTLP JSON ``InstrumentationScope``, as the reference encoder writes it."""
     if scope is None:
         return {}
     result: dict[str, Any] = {"name": scope.name} if scope.name else {}
@@ -88,7 +90,7 @@ def _span_dict(span: ReadableSpan) -> dict[str, Any]:
         or span.dropped_events
         or span.dropped_links
     ):
-        raise _Unsupported
+        raise Unsupported
     parent = span.parent
     remote = parent is not None and parent.is_remote
     flags = _FLAGS_HAS_IS_REMOTE | (_FLAGS_IS_REMOTE if remote else 0)
@@ -123,7 +125,7 @@ def _span_dict(span: ReadableSpan) -> dict[str, Any]:
 
 def _event_dict(event: Event) -> dict[str, Any]:
     if event.dropped_attributes:
-        raise _Unsupported
+        raise Unsupported
     encoded: dict[str, Any] = {}
     if event.timestamp:
         encoded["timeUnixNano"] = str(event.timestamp)
@@ -154,7 +156,7 @@ class SpanLineEncoder:
         scope_url = scope.schema_url if scope is not None else ""
         prefix = (
             '{"resourceSpans":[{"resource":' + _DUMPS(encoded_resource)
-            + ',"scopeSpans":[{"scope":' + _DUMPS(_scope_dict(scope)) + ',"spans":['
+            + ',"scopeSpans":[{"scope":' + _DUMPS(scope_dict(scope)) + ',"spans":['
         )  # fmt: skip
         suffix = "]" + (',"schemaUrl":' + _DUMPS(scope_url) if scope_url else "") + "}]"
         if resource.schema_url:
@@ -169,7 +171,7 @@ class SpanLineEncoder:
         try:
             prefix, suffix = self._frame(span)
             return prefix + _DUMPS(_span_dict(span)) + suffix
-        except (_Unsupported, ValueError):
+        except (Unsupported, ValueError):
             from opentelemetry.exporter.otlp.json.common.trace_encoder import encode_spans
 
             return json.dumps(encode_spans([span]).to_dict(), separators=(",", ":")) + "\n"

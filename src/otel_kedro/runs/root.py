@@ -195,6 +195,7 @@ class RunRoot:
             catalog=catalog,
             provenance=settings.provenance,
             content_hashes=settings.provenance_hashes,
+            record_span=self._tracing.finished_spans(),
         )
         usage = (
             self._start_usage(destination, settings, chain, self._tracing.resource())
@@ -506,6 +507,7 @@ class RunRoot:
             dataset_spans=handoff.dataset_spans,
             provenance=handoff.provenance,
             content_hashes=handoff.provenance_hashes,
+            record_span=self._tracing.finished_spans(),
         )
         destination = self._tracing.join_destination(Path(handoff.folder), run_span, chain)
         if handoff.logs_level:

@@ -21,6 +21,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor, TracerProvider
+from opentelemetry.sdk.util.instrumentation import InstrumentationScope
+from opentelemetry.trace import SpanContext, SpanKind, TraceFlags
 
 from otel_kedro import __version__
 from otel_kedro.attributes import INSTRUMENTATION_SCOPE
@@ -31,7 +33,8 @@ from otel_kedro.runs.journal import SpanJournal, WriteThroughProcessor
 if TYPE_CHECKING:
     from opentelemetry.context import Context
     from opentelemetry.sdk.resources import Resource
-    from opentelemetry.trace import SpanContext, Tracer
+    from opentelemetry.trace import Tracer
+    from opentelemetry.util.types import AttributeValue
 
     from otel_kedro.processors.chain import Chain
 
@@ -86,6 +89,17 @@ class _RoutingSpanProcessor(SpanProcessor):
         """The destination of the run a live span belongs to, if any."""
         return self._routes.get((context.trace_id, context.span_id))
 
+    def ended(self, span: ReadableSpan) -> None:
+        """Write a span that was never live (see :meth:`TracingPipeline.finished_spans`) to the
+        destination of its parent.
+        """
+        parent = span.parent
+        if parent is None:
+            return
+        destination = self._routes.get((parent.trace_id, parent.span_id))
+        if destination is not None:
+            destination.processor.on_end(span)
+
     def adopt(self, parent: SpanContext, destination: Destination) -> None:
         """Send the local children of a span from another process to ``destination``."""
         self._routes[(parent.trace_id, parent.span_id)] = destination
@@ -119,6 +133,49 @@ class _RoutingSpanProcessor(SpanProcessor):
         return all(d.processor.force_flush(timeout_millis) for d in destinations.values())
 
 
+class FinishedSpans:
+    """Records spans whose start and end are already known (a dataset load timed before its
+    node span existed) as plain ``ReadableSpan`` values routed to their parent's run: the same
+    record a live span of our provider ends as, without a live span's bookkeeping, which costs
+    about as much as writing the span (see the README's Performance section).
+    """
+
+    def __init__(self, provider: TracerProvider, router: _RoutingSpanProcessor) -> None:
+        self._ids = provider.id_generator
+        self._resource = provider.resource
+        self._scope = InstrumentationScope(INSTRUMENTATION_SCOPE, __version__)
+        self._router = router
+
+    def __call__(
+        self,
+        name: str,
+        parent: SpanContext,
+        attributes: dict[str, AttributeValue],
+        start_ns: int,
+        end_ns: int,
+    ) -> None:
+        """Record one ended ``INTERNAL`` span under ``parent``."""
+        context = SpanContext(
+            parent.trace_id,
+            self._ids.generate_span_id(),
+            is_remote=False,
+            trace_flags=TraceFlags(parent.trace_flags),
+            trace_state=parent.trace_state,
+        )
+        span = ReadableSpan(
+            name,
+            context=context,
+            parent=parent,
+            resource=self._resource,
+            attributes=attributes,
+            kind=SpanKind.INTERNAL,
+            start_time=start_ns,
+            end_time=end_ns,
+            instrumentation_scope=self._scope,
+        )
+        self._router.ended(span)
+
+
 # Why concurrent.futures.thread is imported above: an SDK TracerProvider re-detects its resource
 # with a thread pool in every forked child (ParallelRunner workers). At-fork child handlers run in
 # registration order, so the pool's global lock must have registered its reset before our first
@@ -129,6 +186,7 @@ class TracingPipeline:
     def __init__(self) -> None:
         self._router = _RoutingSpanProcessor()
         self._provider: TracerProvider | None = None
+        self._own_provider = False
         self._lock = threading.Lock()
         os.register_at_fork(after_in_child=self._router.reset_after_fork)
 
@@ -138,6 +196,14 @@ class TracingPipeline:
             if self._provider is None:
                 self._provider = self._attach(service_name)
         return self._provider.get_tracer(INSTRUMENTATION_SCOPE, __version__)
+
+    def finished_spans(self) -> FinishedSpans | None:
+        """A writer of spans that are over before they are recorded, or None when the provider
+        is the application's (its own span processors must see every span, through the SDK).
+        """
+        with self._lock:
+            provider = self._provider if self._own_provider else None
+        return FinishedSpans(provider, self._router) if provider is not None else None
 
     def resource(self) -> Resource:
         """The resource our spans carry (the application's provider's, if it has one)."""
@@ -158,6 +224,7 @@ class TracingPipeline:
             return existing
         provider = TracerProvider(resource=build_resource(service_name))
         provider.add_span_processor(self._router)
+        self._own_provider = True
         if isinstance(existing, trace.ProxyTracerProvider):
             trace.set_tracer_provider(provider)
         return provider

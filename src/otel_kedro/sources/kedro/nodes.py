@@ -26,8 +26,13 @@ from otel_kedro.sources.kedro.dataset_files import dataset_file_facts
 from otel_kedro.sources.kedro.node_usage import NodeUsageMeter, UsageWindow
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from opentelemetry.context import Context
-    from opentelemetry.trace import Span, Tracer
+    from opentelemetry.trace import Span, SpanContext, Tracer
+
+    # Records an ended span: name, parent, attributes, start and end (ns since the epoch).
+    RecordSpan = Callable[[str, SpanContext, dict[str, Any], int, int], None]
 
 
 @dataclasses.dataclass(eq=False)
@@ -42,6 +47,8 @@ class RunScope:
     catalog: Any = None
     provenance: bool = False  # file path, version and size of file datasets
     content_hashes: bool = False  # and the SHA-256 of local files
+    # Writes dataset spans without a live SDK span, when the tracer's provider is ours.
+    record_span: RecordSpan | None = None
     _types: dict[str, str] = dataclasses.field(default_factory=dict)
     _fileless: set[str] = dataclasses.field(default_factory=set)
 
@@ -234,8 +241,13 @@ class NodeTracker:
         attributes.update(
             scope.dataset_files(timing.dataset, saved=operation == attr.SAVE_SPAN_PREFIX)
         )
+        name = f"{operation} {timing.dataset}"
+        if scope.record_span is not None:
+            parent = state.span.get_span_context()
+            scope.record_span(name, parent, attributes, timing.start_ns, timing.end_ns)
+            return
         span = scope.tracer.start_span(
-            f"{operation} {timing.dataset}",
+            name,
             context=state.context,
             kind=SpanKind.INTERNAL,
             attributes=attributes,
