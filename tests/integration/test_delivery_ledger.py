@@ -15,7 +15,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 
 from otel_kedro.config.privacy import PrivacySettings
-from otel_kedro.exporters import otlp
+from otel_kedro.exporters import otlp, otlp_target
 from otel_kedro.exporters.files import create_run_folder
 from otel_kedro.exporters.metrics_file import MetricsFileWriter
 from otel_kedro.exporters.span_lines import SpanLineExporter
@@ -25,9 +25,9 @@ from otel_kedro.runs.remote import OtlpDelivery
 from tests.support.otlp_receivers import HttpReceiver, metric_points, span_ids
 
 
-def _target(receiver: HttpReceiver) -> otlp.OtlpTarget:
-    return otlp.OtlpTarget(
-        otlp.HTTP, receiver.endpoint + "/v1/traces", receiver.endpoint + "/v1/metrics"
+def _target(receiver: HttpReceiver) -> otlp_target.OtlpTarget:
+    return otlp_target.OtlpTarget(
+        otlp_target.HTTP, receiver.endpoint + "/v1/traces", receiver.endpoint + "/v1/metrics"
     )
 
 

@@ -18,7 +18,7 @@ from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from otel_kedro.exporters import otlp
+from otel_kedro.exporters import otlp, otlp_target
 from tests.support.otlp_receivers import (
     GrpcReceiver,
     HttpReceiver,
@@ -29,12 +29,12 @@ from tests.support.otlp_receivers import (
 from tests.support.tls import Pki, make_pki
 
 
-def _send_spans(spans: list[ReadableSpan], target: otlp.OtlpTarget) -> None:
+def _send_spans(spans: list[ReadableSpan], target: otlp_target.OtlpTarget) -> None:
     """One traces request through the sender delivery uses; NotDelivered unless acknowledged."""
     otlp.send_requests(target, "traces", [(None, spans)], lambda _token: None)
 
 
-def _send_metrics(data: MetricsData, target: otlp.OtlpTarget) -> None:
+def _send_metrics(data: MetricsData, target: otlp_target.OtlpTarget) -> None:
     """One metrics request; MetricsUnsupported from a backend without metrics."""
     otlp.send_requests(
         target, "metrics", [(None, data)], lambda _token: None, otlp.MetricsUnsupported
@@ -123,7 +123,7 @@ def test_http_over_tls_with_a_private_ca(
         assert receiver.endpoint.startswith("https://127.0.0.1:")
         monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", receiver.endpoint)
         monkeypatch.setenv(variable, str(pki.ca))
-        _send_spans(spans, otlp.target_from_env(os.environ))
+        _send_spans(spans, otlp_target.target_from_env(os.environ))
     assert received(receiver) == expected(spans)
     assert receiver.tls_errors == []
 
@@ -132,7 +132,7 @@ def test_http_over_tls_without_the_ca_is_not_delivered(
     monkeypatch: pytest.MonkeyPatch, pki: Pki, quiet: None
 ) -> None:
     with HttpReceiver(tls=pki) as receiver:
-        target = otlp.target_from_env(os.environ, receiver.endpoint)
+        target = otlp_target.target_from_env(os.environ, receiver.endpoint)
         with pytest.raises(otlp.NotDelivered, match="certificate"):
             _send_spans(make_spans(), target)
     assert receiver.requests == []
@@ -144,7 +144,7 @@ def test_mutual_tls_needs_the_client_certificate(
     spans = make_spans()
     monkeypatch.setenv("OTEL_EXPORTER_OTLP_CERTIFICATE", str(pki.ca))
     with HttpReceiver(tls=pki, require_client_cert=True) as receiver:
-        target = otlp.target_from_env(os.environ, receiver.endpoint)
+        target = otlp_target.target_from_env(os.environ, receiver.endpoint)
         with pytest.raises(otlp.NotDelivered) as refused:
             _send_spans(spans, target)
         assert receiver.requests == []
@@ -171,7 +171,7 @@ def test_compression_on_the_wire(
     spans = make_spans()
     monkeypatch.setenv(variable, value)
     with HttpReceiver() as receiver:
-        _send_spans(spans, otlp.target_from_env(os.environ, receiver.endpoint))
+        _send_spans(spans, otlp_target.target_from_env(os.environ, receiver.endpoint))
     assert receiver.content_encodings == [encoding]
     assert received(receiver) == expected(spans)
 
@@ -186,8 +186,8 @@ def test_grpc_over_tls_with_a_private_ca(
     with GrpcReceiver(tls=pki) as receiver:
         assert receiver.endpoint.startswith("https://127.0.0.1:")
         monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", receiver.endpoint)
-        target = otlp.target_from_env(os.environ)
-        assert target.protocol == otlp.GRPC
+        target = otlp_target.target_from_env(os.environ)
+        assert target.protocol == otlp_target.GRPC
         _send_spans(spans, target)
         _send_metrics(make_metrics(), target)
     assert received(receiver) == expected(spans)
@@ -199,7 +199,7 @@ def test_grpc_mutual_tls(monkeypatch: pytest.MonkeyPatch, pki: Pki, quiet: None)
     monkeypatch.setenv("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc")
     monkeypatch.setenv("OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE", str(pki.ca))
     with GrpcReceiver(tls=pki, require_client_cert=True) as receiver:
-        target = otlp.target_from_env(os.environ, receiver.endpoint)
+        target = otlp_target.target_from_env(os.environ, receiver.endpoint)
         with pytest.raises(otlp.NotDelivered):
             _send_spans(spans, target)
         assert receiver.requests == []
@@ -216,7 +216,7 @@ def test_grpc_with_the_wrong_ca_is_not_delivered(
     monkeypatch.setenv("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc")
     monkeypatch.setenv("OTEL_EXPORTER_OTLP_CERTIFICATE", str(other.ca))
     with GrpcReceiver(tls=pki) as receiver:
-        target = otlp.target_from_env(os.environ, receiver.endpoint)
+        target = otlp_target.target_from_env(os.environ, receiver.endpoint)
         with pytest.raises(otlp.NotDelivered) as failure:
             _send_spans(make_spans(), target)
     assert receiver.requests == []
@@ -224,27 +224,27 @@ def test_grpc_with_the_wrong_ca_is_not_delivered(
     assert receiver.endpoint.removeprefix("https://") in str(failure.value)
 
 
-@pytest.mark.parametrize("protocol", [otlp.HTTP, otlp.GRPC])
+@pytest.mark.parametrize("protocol", [otlp_target.HTTP, otlp_target.GRPC])
 def test_headers_reach_the_receiver(monkeypatch: pytest.MonkeyPatch, protocol: str) -> None:
     monkeypatch.setenv("OTEL_EXPORTER_OTLP_PROTOCOL", protocol)
     monkeypatch.setenv("OTEL_EXPORTER_OTLP_HEADERS", "x-tenant=acme,authorization=Bearer%20t0k3n")
-    receiver_class = GrpcReceiver if protocol == otlp.GRPC else HttpReceiver
+    receiver_class = GrpcReceiver if protocol == otlp_target.GRPC else HttpReceiver
     with receiver_class() as receiver:
-        _send_spans(make_spans(), otlp.target_from_env(os.environ, receiver.endpoint))
+        _send_spans(make_spans(), otlp_target.target_from_env(os.environ, receiver.endpoint))
     seen = receiver.metadata if isinstance(receiver, GrpcReceiver) else receiver.headers
     assert len(seen) == 1
     assert seen[0]["x-tenant"] == "acme"
     assert seen[0]["authorization"] == "Bearer t0k3n"
 
 
-@pytest.mark.parametrize("protocol", [otlp.HTTP, otlp.GRPC])
+@pytest.mark.parametrize("protocol", [otlp_target.HTTP, otlp_target.GRPC])
 def test_metrics_to_a_backend_without_metrics(
     monkeypatch: pytest.MonkeyPatch, protocol: str, quiet: None
 ) -> None:
     monkeypatch.setenv("OTEL_EXPORTER_OTLP_PROTOCOL", protocol)
-    receiver_class = GrpcReceiver if protocol == otlp.GRPC else HttpReceiver
+    receiver_class = GrpcReceiver if protocol == otlp_target.GRPC else HttpReceiver
     with receiver_class(metrics=False) as receiver:
-        target = otlp.target_from_env(os.environ, receiver.endpoint)
+        target = otlp_target.target_from_env(os.environ, receiver.endpoint)
         _send_spans(make_spans(), target)  # traces are taken
         with pytest.raises(otlp.MetricsUnsupported):
             _send_metrics(make_metrics(), target)
@@ -253,12 +253,12 @@ def test_metrics_to_a_backend_without_metrics(
         assert receiver.refused_metrics == 1
 
 
-@pytest.mark.parametrize("protocol", [otlp.HTTP, otlp.GRPC])
+@pytest.mark.parametrize("protocol", [otlp_target.HTTP, otlp_target.GRPC])
 def test_metrics_are_delivered(monkeypatch: pytest.MonkeyPatch, protocol: str) -> None:
     monkeypatch.setenv("OTEL_EXPORTER_OTLP_PROTOCOL", protocol)
-    receiver_class = GrpcReceiver if protocol == otlp.GRPC else HttpReceiver
+    receiver_class = GrpcReceiver if protocol == otlp_target.GRPC else HttpReceiver
     with receiver_class() as receiver:
-        _send_metrics(make_metrics(), otlp.target_from_env(os.environ, receiver.endpoint))
+        _send_metrics(make_metrics(), otlp_target.target_from_env(os.environ, receiver.endpoint))
     assert metric_names(receiver.metric_requests) == {"kedro.nodes"}
 
 
@@ -276,7 +276,7 @@ def test_wrong_ca_is_one_line_without_secrets_or_traceback(
     with HttpReceiver(tls=pki) as receiver:
         port = receiver.endpoint.rsplit(":", 1)[1]
         endpoint = f"https://alice:pa55word@127.0.0.1:{port}"
-        target = otlp.target_from_env(os.environ, endpoint)
+        target = otlp_target.target_from_env(os.environ, endpoint)
         with pytest.raises(otlp.NotDelivered) as failure:
             _send_spans(make_spans(), target)
     message = str(failure.value)
@@ -298,7 +298,7 @@ def test_an_applications_own_exporter_records_still_pass(
 ) -> None:
     caplog.set_level(logging.INFO)
     with pytest.raises(otlp.NotDelivered):
-        _send_spans(make_spans(), otlp.target_from_env(os.environ, refused_endpoint()))
+        _send_spans(make_spans(), otlp_target.target_from_env(os.environ, refused_endpoint()))
     sdk_logger = logging.getLogger("opentelemetry.exporter.otlp.proto.http.trace_exporter")
     assert sdk_logger.filters  # our capture is attached to the SDK's logger ...
     other = threading.Thread(target=sdk_logger.error, args=("the application's own export",))
@@ -308,7 +308,7 @@ def test_an_applications_own_exporter_records_still_pass(
     assert [r.getMessage() for r in caplog.records] == ["the application's own export"]
 
 
-@pytest.mark.parametrize("protocol", [otlp.HTTP, otlp.GRPC])
+@pytest.mark.parametrize("protocol", [otlp_target.HTTP, otlp_target.GRPC])
 def test_proxy_variables_do_not_reroute_telemetry(
     monkeypatch: pytest.MonkeyPatch, protocol: str
 ) -> None:
@@ -323,8 +323,8 @@ def test_proxy_variables_do_not_reroute_telemetry(
     ):
         monkeypatch.setenv(name, proxy)
     monkeypatch.setenv("OTEL_EXPORTER_OTLP_PROTOCOL", protocol)
-    receiver_class = GrpcReceiver if protocol == otlp.GRPC else HttpReceiver
+    receiver_class = GrpcReceiver if protocol == otlp_target.GRPC else HttpReceiver
     with receiver_class() as receiver:
         spans = make_spans()
-        _send_spans(spans, otlp.target_from_env(os.environ, receiver.endpoint))
+        _send_spans(spans, otlp_target.target_from_env(os.environ, receiver.endpoint))
     assert span_ids(receiver.requests) == sent_ids(spans)

@@ -17,7 +17,7 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.trace import Link, Status, StatusCode
 
 from otel_kedro.config.privacy import PrivacySettings
-from otel_kedro.exporters.otlp import OtlpTarget
+from otel_kedro.exporters.otlp_target import OtlpTarget
 from otel_kedro.exporters.span_lines import SpanLineExporter
 from otel_kedro.model.run_folder import TRACES_FILE
 from otel_kedro.processors.apply import ProcessedSpanExporter

@@ -9,133 +9,31 @@ saying why. Imports of the exporters are lazy: the module is imported while a Ke
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import os
-import re
 import threading
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import ExitStack, contextmanager
 from typing import TYPE_CHECKING, Any, Final, TypeVar
-from urllib.parse import unquote
 
 from otel_kedro.diagnostics import warn_once
+from otel_kedro.exporters.otlp_target import (
+    GRPC,
+    OtlpTarget,
+    credential_values,
+    userinfo_values,
+    without_userinfo,
+)
 
 if TYPE_CHECKING:
     import requests
 
-GRPC: Final = "grpc"
-HTTP: Final = "http/protobuf"
-_PROTOCOLS: Final = (HTTP, GRPC)
-_DEFAULT_HTTP: Final = "http://localhost:4318"
-_DEFAULT_GRPC: Final = "http://localhost:4317"
 # What a backend without an endpoint for a signal answers.
 _UNSUPPORTED_HTTP: Final = frozenset({404, 405, 501})
 # The loggers whose records a send of ours captures (the SDK exporters' and grpc's own).
 _CAPTURED_LOGGERS: Final = ("opentelemetry.exporter", "grpc")
-# scheme:// (kept) then userinfo@ (removed), before the first "/", "?" or "#".
-_USERINFO: Final = re.compile(r"^((?:[A-Za-z][A-Za-z0-9+.-]*:)?//)?[^/?#]*@")
 _MAX_REASON: Final = 300
 _Token = TypeVar("_Token")
-
-
-def _without_userinfo(url: str) -> str:
-    """``url`` without any ``user:password@`` part (credentials are never keys or output)."""
-    return _USERINFO.sub(lambda match: match.group(1) or "", url, count=1)
-
-
-def credential_values(environ: Mapping[str, str]) -> list[str]:
-    """The secrets the OTLP variables hold: every header value and every endpoint's user and
-    password, as written and URL-decoded (the run redacts them wherever they occur).
-    """
-    values: list[str] = []
-    for signal in ("", "TRACES_", "METRICS_", "LOGS_"):
-        for pair in environ.get(f"OTEL_EXPORTER_OTLP_{signal}HEADERS", "").split(","):
-            value = pair.partition("=")[2].strip()
-            values += [value, unquote(value)] if value else []
-        match = _USERINFO.match(environ.get(f"OTEL_EXPORTER_OTLP_{signal}ENDPOINT", "").strip())
-        if match:
-            userinfo = match.group(0)[len(match.group(1) or "") : -1]
-            values += [userinfo, unquote(userinfo)]
-            values += [part for part in userinfo.split(":", 1) if part]
-    return values
-
-
-@dataclasses.dataclass(frozen=True)
-class OtlpTarget:
-    """Where to send: the protocol and each signal's full endpoint, as the SDK exporters take it."""
-
-    protocol: str
-    traces_endpoint: str
-    metrics_endpoint: str
-    logs_endpoint: str = ""
-
-    def endpoint(self, signal: str) -> str:
-        """The full endpoint of ``traces``, ``metrics`` or ``logs``."""
-        return str(getattr(self, f"{signal}_endpoint"))
-
-    @property
-    def key(self) -> str:
-        """The destination's name in ``delivery.json``; it never holds endpoint credentials."""
-        return f"otlp {self.protocol} {_without_userinfo(self.traces_endpoint)}"
-
-
-def _variable(environ: Mapping[str, str], signal: str, name: str) -> tuple[str, str] | None:
-    """The per-signal variable if set (non-empty), else the general one: (name, value)."""
-    for variable in (f"OTEL_EXPORTER_OTLP_{signal}_{name}", f"OTEL_EXPORTER_OTLP_{name}"):
-        value = environ.get(variable, "").strip()
-        if value:
-            return variable, value
-    return None
-
-
-def _protocol(environ: Mapping[str, str], signal: str) -> str:
-    found = _variable(environ, signal, "PROTOCOL")
-    if found is None:
-        return HTTP
-    variable, value = found
-    if value not in _PROTOCOLS:
-        allowed = ", ".join(_PROTOCOLS)
-        raise ValueError(
-            f"{variable}={value!r} is not a supported OTLP protocol; allowed: {allowed}"
-        )
-    return value
-
-
-def _endpoint(environ: Mapping[str, str], signal: str, protocol: str, base: str | None) -> str:
-    if base is None:
-        specific = environ.get(f"OTEL_EXPORTER_OTLP_{signal}_ENDPOINT", "").strip()
-        if specific:
-            return specific  # used as is, as the specification says
-        base = environ.get("OTEL_EXPORTER_OTLP_ENDPOINT", "").strip()
-    if protocol == GRPC:
-        return base or _DEFAULT_GRPC
-    return f"{(base or _DEFAULT_HTTP).removesuffix('/')}/v1/{signal.lower()}"
-
-
-def target_from_env(environ: Mapping[str, str], endpoint: str | None = None) -> OtlpTarget:
-    """Resolve protocol and endpoints as the OTLP exporter specification says.
-
-    ``endpoint``, when given, is a base URL that overrides every endpoint variable (``replay
-    --endpoint``). Both signals travel with one protocol, so a metrics protocol that differs
-    from the traces one is an error rather than silently ignored.
-    """
-    protocol = _protocol(environ, "TRACES")
-    # Logs came later: only their own variable can disagree (a general one follows traces).
-    logs_set = bool(environ.get("OTEL_EXPORTER_OTLP_LOGS_PROTOCOL", "").strip())
-    for signal in ("METRICS", "LOGS") if logs_set else ("METRICS",):
-        other = _protocol(environ, signal)
-        if other != protocol:
-            raise ValueError(
-                f"OTEL_EXPORTER_OTLP_{signal}_PROTOCOL={other!r} differs from the traces "
-                f"protocol {protocol!r}; otel-kedro sends every signal with one protocol"
-            )
-    return OtlpTarget(
-        protocol,
-        _endpoint(environ, "TRACES", protocol, endpoint),
-        _endpoint(environ, "METRICS", protocol, endpoint),
-        _endpoint(environ, "LOGS", protocol, endpoint),
-    )
 
 
 def prepare(target: OtlpTarget) -> None:
@@ -300,7 +198,7 @@ class _Send:
         self._signal = signal
         self._unsupported = unsupported
         self._url = target.endpoint(signal)
-        self._shown = _without_userinfo(self._url)  # the endpoint as messages name it
+        self._shown = without_userinfo(self._url)  # the endpoint as messages name it
         self._outcomes: list[object] = []
         self._exporter: Any = None
         self._class = _exporter_class(target.protocol, signal)  # imported before capturing
@@ -427,18 +325,10 @@ class _Send:
 
     def _scrub(self, text: str) -> str:
         """``text`` on one line, without endpoint credentials or header values."""
-        secrets: set[str] = set()
-        for url in (self._target.endpoint(s) for s in ("traces", "metrics", "logs")):
-            match = _USERINFO.match(url)
-            if match:
-                userinfo = match.group(0)[len(match.group(1) or "") : -1]
-                secrets.update({userinfo, unquote(userinfo)})
-                secrets.update(part for part in userinfo.split(":", 1)[1:] if part)
-        for signal in ("", "TRACES_", "METRICS_", "LOGS_"):
-            for pair in os.environ.get(f"OTEL_EXPORTER_OTLP_{signal}HEADERS", "").split(","):
-                value = pair.partition("=")[2].strip()
-                secrets.update({value, unquote(value)} if value else set())
-        text = _without_userinfo(text)
+        secrets = set(credential_values(os.environ))
+        for signal in ("traces", "metrics", "logs"):
+            secrets.update(userinfo_values(self._target.endpoint(signal)))
+        text = without_userinfo(text)
         for secret in sorted(secrets, key=len, reverse=True):
             if len(secret) >= 3:
                 text = text.replace(secret, "***")

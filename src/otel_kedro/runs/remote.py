@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from otel_kedro.diagnostics import warn_once
-from otel_kedro.exporters import heap, ledger, otlp
+from otel_kedro.exporters import heap, ledger, otlp, otlp_target
 from otel_kedro.exporters.delivery import delivered, record_delivery
 from otel_kedro.model.run_folder import (
     LOGS_FILE,
@@ -136,7 +136,7 @@ def _requests(lines: Sequence[Line], budget: int) -> Iterator[list[Line]]:
 class OtlpDelivery:
     """A run folder's signal files, line by line, through the OTLP chain to one endpoint."""
 
-    target: otlp.OtlpTarget
+    target: otlp_target.OtlpTarget
     chain: Chain
     request_bytes: int = REQUEST_BYTES
 
@@ -240,7 +240,7 @@ def remote_jobs(  # noqa: PLR0913 - endpoint and force are replay's keyword-only
     privacy = settings.privacy
     if settings.otlp:
         try:
-            target = otlp.target_from_env(os.environ, endpoint)
+            target = otlp_target.target_from_env(os.environ, endpoint)
         except ValueError as error:
             warn_once(f"{error}. Nothing is sent over OTLP.")
         else:

@@ -36,7 +36,7 @@ def known_values_of(
     """Every value this run knows is sensitive: each leaf of the runtime params (``--params``)
     and of the credentials, OTLP header values and endpoint userinfo.
     """
-    from otel_kedro.exporters.otlp import credential_values
+    from otel_kedro.exporters.otlp_target import credential_values
     from otel_kedro.processors.redaction import known_values
 
     return known_values(
