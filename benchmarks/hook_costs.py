@@ -14,10 +14,10 @@ writer's encoding, the sampler) is not in any line, only in the process total.
 
 With ``--detail`` the detailed modules are imported before the run starts, so the hooks' totals
 no longer include importing them (about 0.1 s, in ``after_context_created`` and
-``before_pipeline_run`` otherwise). The wrappers cost about a microsecond per call, so the figures per call are upper bounds. The
-table is the median of ``--runs`` runs; the process CPU (user + system) of a run with the plugin
-disabled (``OTEL_SDK_DISABLED=true``: the hooks are called and return at once) is printed beside
-it.
+``before_pipeline_run`` otherwise). The wrappers cost about a microsecond per call, so the
+figures per call are upper bounds. The table is the median of ``--runs`` runs; the process CPU
+(user + system) of a run with the plugin disabled (``OTEL_SDK_DISABLED=true``: the hooks are
+called and return at once) is printed beside it.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tests.support.kedro_projects import BIN, chain_registry, clean_env, write_project
 
-_SITECUSTOMIZE = '''
+_SITECUSTOMIZE = """
 import atexit, functools, json, os, time
 
 _totals = {}
@@ -91,7 +91,7 @@ def _report():
     _totals["process CPU"] = [1, int(sum(os.times()[:2]) * 1e9)]
     with open(os.environ["_HOOK_COSTS_OUT"], "a") as out:
         out.write(json.dumps(_totals) + "\\n")
-'''
+"""
 
 
 def _run(project: Path, env: dict[str, str]) -> None:
