@@ -27,21 +27,25 @@ from opentelemetry import context as otel_context
 from opentelemetry import trace
 
 from otel_kedro import attributes as attr
-from otel_kedro.config.privacy import spec_from_json, spec_to_json
+from otel_kedro.config.privacy import spec_to_json
 from otel_kedro.diagnostics import warn_once
-from otel_kedro.exporters.delivery import deliver_in_background
-from otel_kedro.runs.chains import chain_of, destination_chain
+from otel_kedro.runs.chains import destination_chain
 from otel_kedro.runs.retention import apply_keep_runs
+from otel_kedro.runs.run_parts import (
+    add_remote_delivery,
+    complete_dead_runs_of,
+    provenance_of,
+    start_usage,
+    vocabulary_of,
+    write_report,
+)
 from otel_kedro.runs.sensitive import for_workers, known_values_of
 from otel_kedro.runs.tracing import Destination, TracingPipeline
+from otel_kedro.runs.workers import JoinedRuns, may_join
 from otel_kedro.sources.kedro.nodes import NodeTracker, RunScope, mark_failed
 from otel_kedro.sources.kedro.propagation import (
-    HANDOFF_PREFIX,
     RunEnvironment,
     RunHandoff,
-    context_from_traceparent,
-    published_handoffs,
-    read_handoff,
     traceparent_of,
 )
 from otel_kedro.sources.kedro.run_span import end_run_span, start_run_span
@@ -50,12 +54,10 @@ from otel_kedro.sources.kedro.termination import TerminationGuard
 
 if TYPE_CHECKING:
     from opentelemetry.context import Context
-    from opentelemetry.sdk.resources import Resource
     from opentelemetry.trace import Span, Tracer
 
     from otel_kedro.config.resolved import Configuration
     from otel_kedro.config.settings import Settings
-    from otel_kedro.processors.chain import Chain
     from otel_kedro.processors.cli_args import Vocabulary
     from otel_kedro.runs.logs import RunLogs
     from otel_kedro.runs.provenance import RunProvenance
@@ -75,15 +77,6 @@ class _Run:
     logs: bool = False
 
 
-@dataclasses.dataclass(frozen=True)
-class _Joined:
-    """A run of another process that this worker process joined."""
-
-    scope: RunScope
-    destination: Destination
-    logs: bool = False
-
-
 class RunRoot:
     """Builds and ends runs for the project hooks; every method is called through a guard in
     the plugin.
@@ -94,9 +87,9 @@ class RunRoot:
         self._tracing = TracingPipeline()
         self._lock = threading.Lock()
         self._runs: dict[str, _Run] = {}
-        self._joined: dict[str, _Joined | None] = {}
         self._environment = RunEnvironment()
         self._nodes = NodeTracker()
+        self._workers = JoinedRuns(self._tracing, self._nodes, self._run_logs)
         self._atexit_registered = False
         self._command_destination: Destination | None = None
         self._logs: RunLogs | None = None
@@ -107,7 +100,7 @@ class RunRoot:
     def _reset_after_fork(self) -> None:
         self._lock = threading.Lock()
         self._runs = {}
-        self._joined = {}
+        self._workers.reset_after_fork()
         self._command_destination = None
         self._nodes.reset_after_fork()
 
@@ -143,7 +136,7 @@ class RunRoot:
             return
         project_path = Path(str(run_params.get("project_path") or ".")).resolve()
         command = self._recorder.current()
-        vocabulary = _vocabulary(command)
+        vocabulary = vocabulary_of(command)
         known = known_values_of(run_params, credentials)
         chain = destination_chain(
             settings.privacy,
@@ -165,12 +158,12 @@ class RunRoot:
             return
         if destination.journal is not None:
             destination.journal.run_started(" ".join(sys.argv), str(Path.cwd()))
-        recovered = self._complete_dead_runs(settings.output_dir, destination)
+        recovered = complete_dead_runs_of(settings.output_dir, destination)
         if settings.report:
             # First of the after-close callbacks: the page is on disk before delivery waits.
-            destination.after_close.append(_write_report)
+            destination.after_close.append(write_report)
         if configuration.consent.granted:
-            self._add_remote_delivery(
+            add_remote_delivery(
                 destination, configuration, project_path, vocabulary, recovered, known
             )
         if settings.keep_runs is not None:
@@ -186,7 +179,7 @@ class RunRoot:
         )
         with self._tracing.route_to(destination):
             span = start_run_span(tracer, run_params, pipeline, catalog, parent)
-        provenance = self._provenance(project_path, settings, span, catalog, command)
+        provenance = provenance_of(project_path, settings, span, catalog, command)
         run_context = trace.set_span_in_context(span, otel_context.Context())
         scope = RunScope(
             tracer=tracer,
@@ -198,7 +191,7 @@ class RunRoot:
             record_span=self._tracing.finished_spans(),
         )
         usage = (
-            self._start_usage(destination, settings, chain, self._tracing.resource())
+            start_usage(destination, settings, chain, self._tracing.resource(), self._nodes.usage)
             if settings.sampler
             else None
         )
@@ -238,23 +231,6 @@ class RunRoot:
                 atexit.register(self._end_interrupted_runs)
                 self._atexit_registered = True
         self._termination.install()
-
-    @staticmethod
-    def _provenance(
-        project_path: Path, settings: Settings, span: Span, catalog: Any, command: Command | None
-    ) -> RunProvenance | None:
-        """Put the code's and parameters' provenance on the run span (and the code's on the
-        command span); the dirty flag follows when the run ends.
-        """
-        if not settings.provenance:
-            return None
-        from otel_kedro.runs.provenance import RunProvenance
-
-        provenance = RunProvenance(project_path)
-        span.set_attributes(provenance.attributes(catalog, settings))
-        if command is not None and command.span is not None and command.span.is_recording():
-            command.span.set_attributes(provenance.code_attributes())
-        return provenance
 
     def _command_context(  # noqa: PLR0913, PLR0917 - the parts of the command span
         self,
@@ -303,7 +279,7 @@ class RunRoot:
         """
         command = self._recorder.current()
         if command is not None and command.vocabulary is None:
-            command.vocabulary = _vocabulary(command) or {}
+            command.vocabulary = vocabulary_of(command) or {}
 
     def command_failed_before_run(
         self, configuration: Configuration, project_path: Path, error: BaseException | None
@@ -322,7 +298,7 @@ class RunRoot:
             return
         from kedro.io.core import generate_timestamp
 
-        vocabulary = _vocabulary(command)
+        vocabulary = vocabulary_of(command)
         chain = destination_chain(
             settings.privacy, "files", vocabulary=vocabulary, project_path=project_path
         )
@@ -341,7 +317,9 @@ class RunRoot:
             mark_failed(trace.get_current_span(context), error)
         if settings.sampler:  # con-duct's files, from one sample; no summary of a run never run
             quiet = dataclasses.replace(settings, summary=False)
-            usage = self._start_usage(destination, quiet, chain, self._tracing.resource())
+            usage = start_usage(
+                destination, quiet, chain, self._tracing.resource(), self._nodes.usage
+            )
             if usage is not None:
                 usage.finish(attr.RESULT_FAILURE)
 
@@ -354,65 +332,6 @@ class RunRoot:
         if self._command_destination is destination:
             self._command_destination = None
         self._tracing.close(destination)
-
-    @staticmethod
-    def _complete_dead_runs(output_dir: Path, destination: Destination) -> list[Path]:
-        """Complete the runs of this output folder whose process was killed (they are
-        delivered with this run's files, consent permitting).
-        """
-        from otel_kedro.runs.recovery import complete_dead_runs
-
-        completed = complete_dead_runs(output_dir, skip=[destination.folder])
-        for completion in completed:
-            warn_once(
-                f"completed the killed run {completion.folder.name}: {completion.spans} span(s) "
-                "in flight ended as killed (otel_kedro.ProcessKilled)."
-            )
-        return [completion.folder for completion in completed]
-
-    def _start_usage(
-        self, destination: Destination, settings: Settings, chain: Chain, resource: Resource
-    ) -> RunUsage | None:
-        """Start sampling the process tree for this run's metrics, con-duct files and summary."""
-        from otel_kedro.runs.usage import RunUsage
-
-        try:
-            journal = destination.journal
-            usage = RunUsage(
-                destination.folder, settings, chain, resource, self._nodes.usage,
-                on_sample=journal.seen_alive if journal is not None else None,
-            )  # fmt: skip
-            usage.start()
-        except Exception as error:  # noqa: BLE001 - the run goes on without usage figures
-            warn_once(f"cannot sample this run's resource usage ({error!r}).")
-            return None
-        return usage
-
-    def _add_remote_delivery(  # noqa: PLR0913, PLR0917 - the run's parts delivery needs
-        self,
-        destination: Destination,
-        configuration: Configuration,
-        project_path: Path,
-        vocabulary: Vocabulary | None,
-        recovered: list[Path],
-        known: frozenset[str],
-    ) -> None:
-        """Consent given: deliver the run's files over OTLP, and to Heap when opted in, once
-        the run ends, with the killed runs this run completed; all destinations and runs share
-        one bounded wait.
-        """
-        from otel_kedro.runs.remote import remote_jobs, with_folders
-
-        settings = configuration.settings
-        package = configuration.package_name
-        jobs = with_folders(
-            remote_jobs(settings, project_path, vocabulary, package, known_values=known),
-            recovered,
-        )
-        if jobs:
-            destination.after_close.append(
-                functools.partial(deliver_in_background, jobs=jobs, wait_s=settings.delivery_wait)
-            )
 
     def run_finished(self, run_params: Mapping[str, Any], error: BaseException | None) -> None:
         """End the run span with its result, and write or hand its files to the command."""
@@ -463,10 +382,7 @@ class RunRoot:
 
     def tracing(self) -> bool:
         """Whether any run could be traced in this process (cheap gate for dataset hooks)."""
-        return bool(self._runs) or any(self._joined.values()) or self._may_join()
-
-    def _may_join(self) -> bool:
-        return any(name.startswith(HANDOFF_PREFIX) for name in os.environ)
+        return bool(self._runs) or self._workers.any() or may_join()
 
     def _scope_for(self, run_id: str) -> RunScope | None:
         """The run as this process sees it: its own, or joined as a worker through the handoff."""
@@ -474,62 +390,7 @@ class RunRoot:
             run = self._runs.get(run_id)
             if run is not None and run.pid == os.getpid():
                 return run.scope
-            if run_id in self._joined:
-                joined = self._joined[run_id]
-                return joined.scope if joined else None
-        joined = self._join(run_id)
-        with self._lock:
-            joined = self._joined.setdefault(run_id, joined)
-        return joined.scope if joined else None
-
-    def _join(self, run_id: str) -> _Joined | None:
-        handoff = read_handoff(run_id)
-        if handoff is None:
-            return None
-        parent = context_from_traceparent(handoff.traceparent, handoff.tracestate)
-        if parent is None:
-            return None
-        if not self._joined:
-            # Pool workers leave through multiprocessing's exit path, not atexit: end what a
-            # generator node left open there.
-            from multiprocessing import util
-
-            util.Finalize(None, self._end_joined_runs, exitpriority=100)
-        run_span = trace.get_current_span(parent).get_span_context()
-        spec, privacy = spec_from_json(handoff.chain)
-        project_path = Path(handoff.project_path) if handoff.project_path else None
-        chain = chain_of(
-            spec, privacy, project_path=project_path, known_values=handoff.known_values
-        )
-        scope = RunScope(
-            tracer=self._tracing.tracer(handoff.service_name),
-            parent=parent,
-            dataset_spans=handoff.dataset_spans,
-            provenance=handoff.provenance,
-            content_hashes=handoff.provenance_hashes,
-            record_span=self._tracing.finished_spans(),
-        )
-        destination = self._tracing.join_destination(Path(handoff.folder), run_span, chain)
-        if handoff.logs_level:
-            self._run_logs().start(
-                destination,
-                parent,
-                chain,
-                self._tracing.resource(),
-                handoff.logs_level,
-                worker=True,
-            )
-        return _Joined(scope, destination, logs=bool(handoff.logs_level))
-
-    def _end_joined_runs(self) -> None:
-        with self._lock:
-            joined = [j for j in self._joined.values() if j is not None]
-            self._joined = {}
-        for run in joined:
-            self._nodes.finish_scope(run.scope, None, only_run=True)
-            if run.logs:
-                self._run_logs().finish(run.destination)
-            self._tracing.close(run.destination)
+        return self._workers.scope(run_id)
 
     def node_started(self, node: Any, catalog: Any, is_async: bool, run_id: str) -> None:
         """Open the node span under the run span."""
@@ -553,9 +414,8 @@ class RunRoot:
         its loads log are the run's too).
         """
         if node is not None and self.tracing():
-            if not self._joined and not self._runs and self._may_join():
-                for handoff in published_handoffs():
-                    self._scope_for(handoff.run_id)
+            if not self._runs and not self._workers.any() and may_join():
+                self._workers.join_published()
             if self._logs is not None:
                 self._logs.ensure_attached()
             self._nodes.dataset_started(node.name, dataset, operation, node)
@@ -569,35 +429,3 @@ class RunRoot:
         """A save ended."""
         if node is not None:
             self._nodes.dataset_saved(node.name, dataset, data)
-
-
-def _write_report(folder: Path) -> None:
-    """Write the run's ``report.html`` once its files are complete; never raises."""
-    from otel_kedro.runs.views import automatic_report, write_run_report
-
-    try:
-        if automatic_report(folder):
-            write_run_report(folder)
-    except Exception as error:  # noqa: BLE001 - the report is a bonus; the run is on disk
-        warn_once(f"cannot write report.html in {folder} ({error!r}); `otel-kedro report` retries.")
-
-
-def _vocabulary(command: Command | None) -> Vocabulary | None:
-    """The invoked command's option vocabulary, from the click command running right now
-    (built for that command only, never for every plugin's); None outside a command.
-    """
-    if command is None:
-        return None
-    if command.vocabulary is not None:  # kept while click's context was there
-        return command.vocabulary or None
-    import click
-
-    from otel_kedro.processors.cli_args import kedro_vocabulary
-
-    context = click.get_current_context(silent=True)
-    if context is None:
-        return None
-    try:
-        return kedro_vocabulary(context.find_root().command, command.raw_args)
-    except Exception:  # noqa: BLE001 - a broken plugin command: mask conservatively instead
-        return None
