@@ -25,9 +25,6 @@ import dataclasses
 import datetime
 import json
 import os
-import platform
-import socket
-import sys
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -35,6 +32,7 @@ from typing import Any, Final
 
 from otel_kedro import __version__
 from otel_kedro.exporters.append import AtomicAppendStream, write_json_atomically
+from otel_kedro.exporters.conduct_system import memory_total, system_block
 from otel_kedro.model.usage import ProcessUsage, TreeSample, UsageSummary
 
 INFO_FILE: Final = "info.json"
@@ -310,7 +308,7 @@ class ConductWriter:
         memory_total = summary.memory_total or self._memory_total
         return {
             "command": self._command,
-            "system": _system(summary.cpu_total, memory_total),
+            "system": system_block(summary.cpu_total, memory_total),
             "env": {k: self._plain(v) for k, v in os.environ.items() if k.startswith(ENV_PREFIXES)},
             "gpu": None,
             "duct_version": WRITER_VERSION,
@@ -370,50 +368,6 @@ def execution_summary(  # noqa: PLR0913 - the facts of con-duct's execution_summ
         "start_time": summary.start_time,
         "end_time": summary.end_time,
         "working_directory": working_directory,
-    }
-
-
-def memory_total() -> int:
-    """Physical memory of the machine; ``sysconf`` where it knows (no psutil import on the
-    start-up path of ``otel-kedro run``), psutil elsewhere.
-    """
-    try:
-        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    except (AttributeError, ValueError, OSError):  # Windows, or a platform without the names
-        import psutil
-
-        return int(psutil.virtual_memory().total)
-
-
-def _system(cpu_total: int, memory_total: int) -> dict[str, Any]:
-    """con-duct's ``system`` block, from the standard library alone and without subprocesses."""
-    uname = os.uname() if hasattr(os, "uname") else None
-    try:
-        release = platform.freedesktop_os_release()
-    except OSError:  # not a freedesktop system (macOS): con-duct leaves the fields empty
-        release = {}
-    # platform.processor() runs `uname -p` on Unix, which on Linux says nothing useful.
-    processor = "" if sys.platform.startswith("linux") else platform.processor()
-    return {
-        "cpu_total": cpu_total,
-        "memory_total": memory_total,
-        "hostname": socket.gethostname(),
-        "uid": os.getuid() if hasattr(os, "getuid") else -1,
-        "user": os.environ.get("USER"),
-        "os_name": uname.sysname if uname else platform.system(),
-        "os_release": uname.release if uname else platform.release(),
-        "os_version": uname.version if uname else platform.version(),
-        "arch": uname.machine if uname else platform.machine(),
-        "processor": processor,
-        "distro_id": release.get("ID", ""),
-        "distro_id_like": release.get("ID_LIKE", ""),
-        "distro_name": release.get("NAME", ""),
-        "distro_version": release.get("VERSION", ""),
-        "distro_version_id": release.get("VERSION_ID", ""),
-        "distro_codename": release.get("VERSION_CODENAME", ""),
-        "distro_variant_id": release.get("VARIANT_ID", ""),
-        "distro_pretty_name": release.get("PRETTY_NAME", ""),
-        "distro_build_id": release.get("BUILD_ID", ""),
     }
 
 

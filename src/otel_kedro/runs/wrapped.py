@@ -36,6 +36,7 @@ from otel_kedro.exporters.duct_summary import SUMMARY_FORMAT
 
 if TYPE_CHECKING:
     import subprocess
+    from collections.abc import Callable
     from types import FrameType
 
     from opentelemetry.util.types import AttributeValue
@@ -131,21 +132,30 @@ def exit_status(returncode: int) -> int:
     return 128 - returncode if returncode < 0 else returncode
 
 
-def run_wrapped(options: WrappedOptions) -> int:
-    """Run the command, record it, print duct's summary; return its exit status."""
+def run_wrapped(options: WrappedOptions, on_spawn: Callable[[], object] | None = None) -> int:
+    """Run the command, record it, print duct's summary; return its exit status.
+    ``on_spawn`` is called once the command is running (``otel-kedro run`` resumes the garbage
+    collector it paused for start-up).
+    """
     if options.report_interval < options.sample_interval:
         raise WrappedError("--report-interval must be greater than or equal to --sample-interval.")
     paths = log_paths(options.output_prefix, os.getpid(), datetime.datetime.now())
     prepare_paths(paths, options)
-    return _WrappedRun(options, paths).run()
+    return _WrappedRun(options, paths, on_spawn).run()
 
 
 class _WrappedRun:
     """One wrapped command, from spawn to the last file."""
 
-    def __init__(self, options: WrappedOptions, paths: dict[str, str]) -> None:
+    def __init__(
+        self,
+        options: WrappedOptions,
+        paths: dict[str, str],
+        on_spawn: Callable[[], object] | None = None,
+    ) -> None:
         self.options = options
         self.paths = paths
+        self.on_spawn = on_spawn
         self.settings = _settings()
         self.chain = _files_chain(self.settings)
         from otel_kedro.processors.cli_args import mask_command_args
@@ -219,6 +229,8 @@ class _WrappedRun:
             return NOT_EXECUTABLE
         for held in self.held:
             self._forward(held, None)
+        if self.on_spawn is not None:
+            self.on_spawn()
         log.info("otel-kedro %s is executing %r...", __version__, self.shown_command)
         log.info("Log files will be written to %s", self.paths["prefix"])
         sampler = self._sampler(child.pid, conduct)
