@@ -21,14 +21,17 @@ class _LazyPattern:
     def __init__(self, pattern: str, flags: int) -> None:
         self._source = pattern
         self._flags = flags
+        self._compiled: re.Pattern[str] | None = None
 
     def __getattr__(self, name: str) -> Any:  # called only for attributes not yet set
         if name.startswith("__"):  # copy, pickle and friends probe dunders: not a use
             raise AttributeError(name)
-        compiled = re.compile(self._source, self._flags)
-        for method in _METHODS:
-            setattr(self, method, getattr(compiled, method))
-        return getattr(compiled, name)
+        compiled = self._compiled
+        if compiled is None:
+            compiled = self._compiled = re.compile(self._source, self._flags)
+            for method in _METHODS:
+                setattr(self, method, getattr(compiled, method))
+        return getattr(compiled, name)  # methods once, other attributes (groups...) each time
 
     def __repr__(self) -> str:
         return f"lazy_compile({self._source!r}, {self._flags!r})"
