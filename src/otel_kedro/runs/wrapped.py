@@ -100,7 +100,7 @@ class _WrappedRun:
         import subprocess
 
         from otel_kedro.runs.child_output import child_outputs
-        from otel_kedro.sources.kedro.propagation import (
+        from otel_kedro.sources.kedro.traceparent import (
             TRACEPARENT,
             format_traceparent,
             parse_traceparent,
