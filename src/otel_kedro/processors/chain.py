@@ -8,14 +8,13 @@ which chain each destination gets (from :mod:`otel_kedro.config.privacy`).
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import os
 import re
 import shlex
 from collections.abc import Callable, Collection, Mapping, Sequence
 from pathlib import Path
-from typing import Final
+from typing import Final, NamedTuple
 
 from opentelemetry.util.types import AttributeValue
 
@@ -41,8 +40,9 @@ Attributes = Mapping[str, AttributeValue]
 Step = Callable[[Attributes], Attributes]
 
 
-@dataclasses.dataclass(frozen=True)
-class Chain:
+# A named tuple rather than a frozen dataclass: as immutable, and a tenth of the cost to define
+# (~0.5 ms of `otel-kedro run`'s 100 ms start-up budget, which imports this module).
+class Chain(NamedTuple):
     """A destination's processors, ready to apply: attribute sets in, attribute sets out."""
 
     steps: tuple[Step, ...]
