@@ -8,7 +8,6 @@ for ``otel-kedro run``, which writes its one span without it (its start-up budge
 from __future__ import annotations
 
 import contextlib
-import getpass
 import os
 import re
 import sys
@@ -71,12 +70,12 @@ def _facts() -> dict[str, str | int]:
         "host.name": host_name(),
     }
     with contextlib.suppress(KeyError, OSError):  # no passwd entry, e.g. in some containers
-        facts["process.owner"] = getpass.getuser()
+        facts["process.owner"] = user_name()
     return facts
 
 
-# ``platform`` and ``socket`` are not imported for these two values: together they cost ~4 ms of
-# ``otel-kedro run``'s 100 ms start-up budget (``platform`` compiles a dozen regular expressions).
+# ``platform``, ``socket`` and ``getpass`` are not imported for these values: together they cost
+# ~5 ms of ``otel-kedro run``'s 100 ms start-up budget (``platform`` compiles a dozen patterns).
 _VERSION: Final = re.compile(r"[\w.+]+")
 
 
@@ -87,6 +86,20 @@ def python_version() -> str:
     found = _VERSION.match(sys.version)
     version = found.group() if found else ""
     return f"{version}.0" if version.count(".") == 1 else version
+
+
+def user_name() -> str:
+    """``getpass.getuser()`` (whose module imports ``termios`` and ``io`` for its prompts): the
+    first of ``LOGNAME``, ``USER``, ``LNAME`` and ``USERNAME`` that is set, else the password
+    database's name for our uid (``KeyError`` when it has none).
+    """
+    for name in ("LOGNAME", "USER", "LNAME", "USERNAME"):
+        user = os.environ.get(name)
+        if user:
+            return user
+    import pwd
+
+    return pwd.getpwuid(os.getuid())[0]
 
 
 def host_name() -> str:
