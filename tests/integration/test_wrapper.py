@@ -535,7 +535,7 @@ class TestTraceAndReaders:
             if name.split(".")[0] in {"opentelemetry", "click", "psutil", "kedro"}
         } - {"opentelemetry", "opentelemetry.util", "opentelemetry.util.types"}  # type aliases
         assert heavy == set()
-        # Nor what start-up was measured to do without (hashing, platform facts, the host and user names).
+        # Nor what start-up was measured to do without (hashing, platform facts, host and user).
         assert imported.isdisjoint(
             {
                 "hashlib",
