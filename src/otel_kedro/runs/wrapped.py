@@ -19,7 +19,6 @@ written after it exits, whatever ended it. Its exit status is ours; killed by si
 
 from __future__ import annotations
 
-import dataclasses
 import datetime
 import logging
 import os
@@ -296,8 +295,7 @@ def _with_rusage(
     user = max(summary.cpu_user, float(getattr(rusage, "ru_utime", 0.0)))
     system = max(summary.cpu_system, float(getattr(rusage, "ru_stime", 0.0)))
     wall = end - start
-    return dataclasses.replace(
-        summary,
+    return summary._replace(
         start_time=start,
         end_time=end,
         cpu_user=user,

@@ -9,7 +9,6 @@ imports the OpenTelemetry SDK; the modules only needed at the end are imported t
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import threading
 import time
@@ -114,10 +113,9 @@ class CommandRecord:
         """Every point's attributes through the files chain, as ``apply_to_metrics`` does."""
         attributes = self.chain.attributes
         return [
-            dataclasses.replace(
-                one,
+            one._replace(
                 points=tuple(
-                    dataclasses.replace(point, attributes=attributes(point.attributes))  # type: ignore[arg-type]
+                    point._replace(attributes=attributes(point.attributes))  # type: ignore[arg-type]
                     for point in one.points
                 ),
             )
