@@ -535,6 +535,18 @@ class TestTraceAndReaders:
             if name.split(".")[0] in {"opentelemetry", "click", "psutil", "kedro"}
         } - {"opentelemetry", "opentelemetry.util", "opentelemetry.util.types"}  # type aliases
         assert heavy == set()
+        # Nor what start-up was measured to do without (hashing, platform facts, host and user).
+        assert imported.isdisjoint(
+            {
+                "hashlib",
+                "hmac",
+                "secrets",
+                "platform",
+                "socket",
+                "getpass",
+                "otel_kedro.processors.identifiers",
+            }
+        )
         assert Path(f"{tmp_path}/i_traces.jsonl").is_file()
         assert Path(f"{tmp_path}/i_metrics.jsonl").is_file()
 

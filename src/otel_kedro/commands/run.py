@@ -9,10 +9,11 @@ reaches it without importing click (``otel-kedro run true`` has a 100 ms budget)
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, NoReturn
 
 if TYPE_CHECKING:  # argparse when run, click when listed: Kedro imports this on every command
@@ -128,7 +129,23 @@ def setup_logging(level: str, quiet: bool) -> None:
 
 
 def run_main(argv: Sequence[str]) -> NoReturn:
-    """Parse duct's options, run the command, exit with its status."""
+    """Parse duct's options, run the command, exit with its status.
+
+    The cyclic garbage collector is paused until the command has started: start-up allocates
+    tens of thousands of objects (imports, the parser), none of them garbage cycles, and the
+    collections they trigger cost ~5 ms of the 100 ms budget. It runs as usual afterwards (and
+    is left as the caller had it).
+    """
+    if not gc.isenabled():
+        _run(argv, on_spawn=None)
+    gc.disable()
+    try:
+        _run(argv, on_spawn=gc.enable)
+    finally:
+        gc.enable()
+
+
+def _run(argv: Sequence[str], on_spawn: Callable[[], object] | None) -> NoReturn:
     from otel_kedro.runs.wrapped import WrappedError, WrappedOptions, run_wrapped
 
     try:
@@ -154,7 +171,7 @@ def run_main(argv: Sequence[str]) -> NoReturn:
         message=parsed.message,
     )
     try:
-        status = run_wrapped(options)
+        status = run_wrapped(options, on_spawn=on_spawn)
     except WrappedError as error:
         logging.getLogger("otel_kedro.run").error("%s", error)  # noqa: TRY400 - a usage error
         raise SystemExit(1) from None

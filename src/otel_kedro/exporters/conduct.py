@@ -21,13 +21,9 @@ Richer values con-duct has no key for go in an extra ``otel_kedro`` object in ea
 from __future__ import annotations
 
 import collections
-import dataclasses
 import datetime
 import json
 import os
-import platform
-import socket
-import sys
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -35,6 +31,7 @@ from typing import Any, Final
 
 from otel_kedro import __version__
 from otel_kedro.exporters.append import AtomicAppendStream, write_json_atomically
+from otel_kedro.exporters.conduct_system import memory_total, system_block
 from otel_kedro.model.usage import ProcessUsage, TreeSample, UsageSummary
 
 INFO_FILE: Final = "info.json"
@@ -75,35 +72,56 @@ def etime(seconds: float) -> str:
     return f"{days}-{clock}" if days else clock
 
 
-@dataclasses.dataclass
+# Plain classes with slots, not dataclasses: defining a dataclass costs ~0.5 ms, and these are
+# defined on every `otel-kedro run`'s start-up path (a 100 ms budget).
 class _ProcessRecord:
-    create_time: float
-    pcpu: float
-    rss: int
-    vsz: int
-    timestamp: float
-    etime: str
-    cmd: str
-    stat: collections.Counter[str]
-    peak_rss: int = 0  # the process's high-water mark, the highest its samples reported
+    """One process's figures over a report interval (maxima, its latest command and state)."""
+
+    __slots__ = (
+        "cmd",
+        "create_time",
+        "etime",
+        "pcpu",
+        "peak_rss",
+        "rss",
+        "stat",
+        "timestamp",
+        "vsz",
+    )
+
+    def __init__(self, create_time: float) -> None:
+        self.create_time = create_time
+        self.pcpu = 0.0
+        self.rss = 0
+        self.vsz = 0
+        self.timestamp = 0.0
+        self.etime = ""
+        self.cmd = ""
+        self.stat: collections.Counter[str] = collections.Counter()
+        self.peak_rss = 0  # the process's high-water mark, the highest its samples reported
 
 
-@dataclasses.dataclass
 class _Record:
     """The samples of one report interval, folded as con-duct folds them (maxima, means)."""
 
-    processes: dict[int, _ProcessRecord] = dataclasses.field(default_factory=dict)
-    samples: int = 0
-    timestamp: float = 0.0
-    rss: int = 0
-    vsz: int = 0
-    pcpu: float = 0.0
-    pss: int | None = None
-    peak_rss: int = 0
-    sum_rss: float = 0.0
-    sum_vsz: float = 0.0
-    sum_pcpu: float = 0.0
-    last: TreeSample | None = None
+    __slots__ = (
+        "last", "pcpu", "peak_rss", "processes", "pss", "rss", "samples", "sum_pcpu", "sum_rss",
+        "sum_vsz", "timestamp", "vsz",
+    )  # fmt: skip
+
+    def __init__(self) -> None:
+        self.processes: dict[int, _ProcessRecord] = {}
+        self.samples = 0
+        self.timestamp = 0.0
+        self.rss = 0
+        self.vsz = 0
+        self.pcpu = 0.0
+        self.pss: int | None = None
+        self.peak_rss = 0
+        self.sum_rss = 0.0
+        self.sum_vsz = 0.0
+        self.sum_pcpu = 0.0
+        self.last: TreeSample | None = None
 
 
 class ConductWriter:
@@ -213,9 +231,7 @@ class ConductWriter:
             stat = _STAT.get(process.status, "?")
             old = record.processes.get(process.pid)
             if old is None or old.create_time != process.create_time:  # new, or pid reused
-                old = _ProcessRecord(
-                    process.create_time, 0.0, 0, 0, 0.0, "", "", collections.Counter()
-                )
+                old = _ProcessRecord(process.create_time)
                 record.processes[process.pid] = old
             old.pcpu = max(old.pcpu, process.cpu_percent)
             old.rss = max(old.rss, process.rss)
@@ -310,7 +326,7 @@ class ConductWriter:
         memory_total = summary.memory_total or self._memory_total
         return {
             "command": self._command,
-            "system": _system(summary.cpu_total, memory_total),
+            "system": system_block(summary.cpu_total, memory_total),
             "env": {k: self._plain(v) for k, v in os.environ.items() if k.startswith(ENV_PREFIXES)},
             "gpu": None,
             "duct_version": WRITER_VERSION,
@@ -370,50 +386,6 @@ def execution_summary(  # noqa: PLR0913 - the facts of con-duct's execution_summ
         "start_time": summary.start_time,
         "end_time": summary.end_time,
         "working_directory": working_directory,
-    }
-
-
-def memory_total() -> int:
-    """Physical memory of the machine; ``sysconf`` where it knows (no psutil import on the
-    start-up path of ``otel-kedro run``), psutil elsewhere.
-    """
-    try:
-        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    except (AttributeError, ValueError, OSError):  # Windows, or a platform without the names
-        import psutil
-
-        return int(psutil.virtual_memory().total)
-
-
-def _system(cpu_total: int, memory_total: int) -> dict[str, Any]:
-    """con-duct's ``system`` block, from the standard library alone and without subprocesses."""
-    uname = os.uname() if hasattr(os, "uname") else None
-    try:
-        release = platform.freedesktop_os_release()
-    except OSError:  # not a freedesktop system (macOS): con-duct leaves the fields empty
-        release = {}
-    # platform.processor() runs `uname -p` on Unix, which on Linux says nothing useful.
-    processor = "" if sys.platform.startswith("linux") else platform.processor()
-    return {
-        "cpu_total": cpu_total,
-        "memory_total": memory_total,
-        "hostname": socket.gethostname(),
-        "uid": os.getuid() if hasattr(os, "getuid") else -1,
-        "user": os.environ.get("USER"),
-        "os_name": uname.sysname if uname else platform.system(),
-        "os_release": uname.release if uname else platform.release(),
-        "os_version": uname.version if uname else platform.version(),
-        "arch": uname.machine if uname else platform.machine(),
-        "processor": processor,
-        "distro_id": release.get("ID", ""),
-        "distro_id_like": release.get("ID_LIKE", ""),
-        "distro_name": release.get("NAME", ""),
-        "distro_version": release.get("VERSION", ""),
-        "distro_version_id": release.get("VERSION_ID", ""),
-        "distro_codename": release.get("VERSION_CODENAME", ""),
-        "distro_variant_id": release.get("VARIANT_ID", ""),
-        "distro_pretty_name": release.get("PRETTY_NAME", ""),
-        "distro_build_id": release.get("BUILD_ID", ""),
     }
 
 

@@ -9,11 +9,10 @@ values as numbers), so the run-folder reader, ``otel-kedro replay`` and the Coll
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Final, TypeAlias
+from typing import Final, NamedTuple, TypeAlias
 
 from otel_kedro.exporters.append import AtomicAppendStream
 
@@ -26,8 +25,9 @@ _HAS_IS_REMOTE: Final = 0x100  # SpanFlags: the parent's remoteness is known
 _IS_REMOTE: Final = 0x200  # SpanFlags: the parent is in another process
 
 
-@dataclasses.dataclass(frozen=True)
-class FinishedSpan:
+# A named tuple rather than a frozen dataclass: as immutable, and a tenth of the cost to define
+# (~0.5 ms of `otel-kedro run`'s 100 ms start-up budget, which imports this module).
+class FinishedSpan(NamedTuple):
     """A span that has ended, with its attributes already through the privacy chain."""
 
     trace_id: str  # 32 lowercase hex digits

@@ -22,6 +22,7 @@ from typing import Final
 from opentelemetry.util.types import AttributeValue
 
 from otel_kedro.processors import MASK
+from otel_kedro.processors.lazy_pattern import lazy_compile
 from otel_kedro.processors.letters import random_letters
 
 # Scrubbing runs on at most this many characters beyond ``max_length``: anything still visible
@@ -32,7 +33,7 @@ _CLIP_CONTEXT: Final = 1024
 # --- Secret key names ------------------------------------------------------------------------
 # Substrings of the key with separators removed and lower-cased: unambiguous anywhere
 # (``dbPassword``, ``AWS_SECRET_ACCESS_KEY``, ``x-api-key``, ``kedro.credentials.x``).
-_KEY_STEMS: Final = re.compile(
+_KEY_STEMS: Final = lazy_compile(
     "password|passwd|passphrase|credential|apikey|secretkey|privatekey|accesskey|clientsecret"
     "|sessionkey|connectionstring|connstr|accesstoken|refreshtoken|authtoken"
 )
@@ -42,16 +43,16 @@ _KEY_LAST_WORDS: Final = frozenset(
     {"pass", "pwd", "secret", "secrets", "token", "auth", "authorization", "creds", "sas",
      "sig", "signature", "cookie"}
 )  # fmt: skip
-_KEY_WORD: Final = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+")
-_NON_ALNUM: Final = re.compile(r"[^a-z0-9]+")
+_KEY_WORD: Final = lazy_compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+")
+_NON_ALNUM: Final = lazy_compile(r"[^a-z0-9]+")
 
 # --- Text patterns ---------------------------------------------------------------------------
 _NOT_ALNUM_BEFORE: Final = r"(?<![A-Za-z0-9])"
-_PEM: Final = re.compile(
+_PEM: Final = lazy_compile(
     r"-----BEGIN[A-Z0-9 ]*PRIVATE KEY-----(?:.*?-----END[A-Z0-9 ]*PRIVATE KEY-----|.*)",
     re.DOTALL,  # An unterminated block (a clipped message) is redacted to the end.
 )
-_TOKEN_FORMATS: Final = re.compile(
+_TOKEN_FORMATS: Final = lazy_compile(
     _NOT_ALNUM_BEFORE + r"(?:gh[pousr]_[A-Za-z0-9]{20,}"  # GitHub classic tokens
     r"|github_pat_[A-Za-z0-9_]{20,}"  # GitHub fine-grained tokens
     r"|xox[abprs]-[A-Za-z0-9-]{10,}"  # Slack
@@ -60,7 +61,7 @@ _TOKEN_FORMATS: Final = re.compile(
     r"|[rs]k_(?:live|test)_[A-Za-z0-9]{10,}"  # Stripe-style secret keys
     r"|(?:AKIA|ASIA)[A-Z0-9]{16}(?![A-Za-z0-9]))"  # AWS access key ids
 )
-_AWS_SECRET: Final = re.compile(
+_AWS_SECRET: Final = lazy_compile(
     r"(?i:aws[_-]?secret[_-]?(?:access[_-]?)?key)[ \t\"':=]{1,8}"
     r"([A-Za-z0-9/+]{40})(?![A-Za-z0-9/+])"
 )
@@ -69,14 +70,14 @@ _AWS_SECRET: Final = re.compile(
 # safe side: ``3/AAAA`` is as likely a password as a port). Without a colon the userinfo holds
 # no ``/`` and is masked only when it looks like a token. The 512 bound keeps chained ``a://b:``
 # text linear; a longer password without ``/`` is still matched.
-_URL_USERINFO: Final = re.compile(
+_URL_USERINFO: Final = lazy_compile(
     r"(?<![A-Za-z0-9+.-])([A-Za-z][A-Za-z0-9+.-]*://)"
     r"(?:([^\s/@:\"'<>]*:[^\s\"'<>]{0,512})|([^\s/@\"'<>]*(?:@[^\s/@\"'<>]*)*))"
     r"@(?=[^\s/@])"
 )
 # ``user:password@host`` without a scheme (``user:Pw9x@127.0.0.1:9/x.csv``): the password runs
 # to the last ``@`` that a host name or address (optional port) follows; both parts are masked.
-_BARE_USERINFO: Final = re.compile(
+_BARE_USERINFO: Final = lazy_compile(
     r"(?<![\w.~%+/:@-])[\w.~%+-]{1,128}:(?!//)[^\s\"'<>]{1,256}@"
     r"(?=[A-Za-z0-9][A-Za-z0-9.-]*(?::[0-9]{1,5})?(?:[/\s\"',;)\]}]|$))"
 )
@@ -84,41 +85,41 @@ _BARE_USERINFO: Final = re.compile(
 # (an environment dump, a config listing) any word is the value; after a lower-case one only a
 # word that does not read as prose (a digit, a symbol or mixed case), so ``the password is``
 # keeps ``is``.
-_SPACED_PAIR: Final = re.compile(
+_SPACED_PAIR: Final = lazy_compile(
     r"(?<![\w.-])(?P<key>(?i:password|passwd|passphrase|pwd|secret|token|api[_-]?key"
     r"|access[_-]?key|secret[_-]?key|private[_-]?key))[ \t]+(?P<value>[^\s\"',;]+)"
 )
-_PROSE: Final = re.compile(r"[a-z]+|[A-Z][a-z]*")
+_PROSE: Final = lazy_compile(r"[a-z]+|[A-Z][a-z]*")
 # DER private keys in base64 without their PEM lines: PKCS#1 and PKCS#8 RSA/DSA (``MIIEvQIBADAN``,
 # ``MIIEowIBAAK``), encrypted PKCS#8 (``MIIFNTBfBgkqhkiG9w0BBQ0``), EC (``MHcCAQEE``,
 # ``MIGHAgEA``), Ed25519 (``MC4CAQAw``) and OpenSSH (``b3BlbnNzaC1rZXktdjE``). The body runs to the
 # end of the base64 (across line breaks, real or escaped).
-_KEY_BODY: Final = re.compile(
+_KEY_BODY: Final = lazy_compile(
     r"(?<![A-Za-z0-9+/])(?:MII[A-Za-z0-9+/]{3}IBA[AD]|MII[A-Za-z0-9+/]{5}BgkqhkiG9w0BBQ0"
     r"|MIG[A-Za-z0-9+/]AgE[AB]|MHcCAQEE|MC4CAQAw|b3BlbnNzaC1rZXktdjE)"
     r"(?:[A-Za-z0-9+/=]|\\n|\r?\n)*"
 )
-_BEARER: Final = re.compile(r"(?i:\bbearer)[ \t]+([^\s\"'<>]{8,})")
-_BASIC: Final = re.compile(r"\bBasic[ \t]+([A-Za-z0-9+/]{8,}={0,2})(?![A-Za-z0-9+/=])")
-_TOKEN_SCHEME: Final = re.compile(r"\bToken[ \t]+([A-Za-z0-9._~+/=-]{16,})")
-_TITLE_WORD: Final = re.compile(r"[A-Z]?[a-z]+")
+_BEARER: Final = lazy_compile(r"(?i:\bbearer)[ \t]+([^\s\"'<>]{8,})")
+_BASIC: Final = lazy_compile(r"\bBasic[ \t]+([A-Za-z0-9+/]{8,}={0,2})(?![A-Za-z0-9+/=])")
+_TOKEN_SCHEME: Final = lazy_compile(r"\bToken[ \t]+([A-Za-z0-9._~+/=-]{16,})")
+_TITLE_WORD: Final = lazy_compile(r"[A-Z]?[a-z]+")
 # The word after a secret-named option is its value unless it reads as the next option's name:
 # one or two dashes, then letter-only words joined by ``-``, ``_`` or ``.`` (``-v``, ``--env``,
 # ``--dry-run``). A dash-led word holding a digit or a symbol (``-0000000000A``, ``-a!b@c``) is a
 # value: generated secrets start with ``-`` too, and an option name with a digit after a secret
 # option is rare enough to lose rather than leak.
 _OPTION_NAME: Final = r"--?[A-Za-z]+(?:[-_.][A-Za-z]+)*"
-_OPTION: Final = re.compile(_OPTION_NAME)
+_OPTION: Final = lazy_compile(_OPTION_NAME)
 # ``name=``, ``name: ``, ``"name": ``, ``'name'=``, and command-line ``--name value`` unless
 # the value is the next option (``--token -v``); the value is matched separately.
-_PAIR_HINT: Final = re.compile("pass|pwd|secret|token|key|auth|cred|sas|sig|cookie|conn")
-_PAIR_HEAD: Final = re.compile(
+_PAIR_HINT: Final = lazy_compile("pass|pwd|secret|token|key|auth|cred|sas|sig|cookie|conn")
+_PAIR_HEAD: Final = lazy_compile(
     r"(?<![\w.-])(?:([\"']?)([\w.-]+)\1[ \t]*[:=][ \t]*"
     r"|(--?[\w.-]+)[ \t]+(?!" + _OPTION_NAME + r"(?:\s|$))(?=\S))"
 )
 # A value ends at whitespace, a quote, or a ``,;&`` that starts the next ``name=`` pair, so a
 # ``,`` or ``&`` inside a password does not leave its tail visible.
-_PAIR_VALUE: Final = re.compile(
+_PAIR_VALUE: Final = lazy_compile(
     r"""(?P<scheme>(?i:bearer|basic|token|digest|negotiate|ntlm)[ \t]+(?=\S))?
     (?P<value>"(?:[^"\\\n]|\\.)*"?|'(?:[^'\\\n]|\\.)*'?
        |[^\s"',;&]*(?:[,;&]+(?![\w.-]+[ \t]*[=:])[^\s"',;&]+)*)""",
@@ -131,22 +132,22 @@ _PAIR_VALUE: Final = re.compile(
 # as trailing padding so ``name=value`` splits in two, and ``.``/``:`` always split, which keeps
 # FQCNs, dotted dataset names, timestamps and ``params:x`` out.
 _MIN_RANDOM_LENGTH: Final = 24
-_RUN: Final = re.compile(r"(?<![A-Za-z0-9+/_-])[A-Za-z0-9+/_-]{24,}={0,2}(?![A-Za-z0-9+/_-])")
+_RUN: Final = lazy_compile(r"(?<![A-Za-z0-9+/_-])[A-Za-z0-9+/_-]{24,}={0,2}(?![A-Za-z0-9+/_-])")
 # Never secrets: W3C traceparent, canonical UUIDs, and exactly 16 or 32 hex digits (OTel span
 # and trace ids, MD5 sums, MLflow run ids). Other hex of 24+ digits is treated as a token, so a
 # 40-hex API key is masked and so, unavoidably, is a full git SHA-1 or a SHA-256 digest.
-_ID_SHAPE: Final = re.compile(
+_ID_SHAPE: Final = lazy_compile(
     r"[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}"
     r"|[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}"
     r"|[0-9A-Fa-f]{16}|[0-9A-Fa-f]{32}"
 )
 # A run is judged on its ``-_/+``-separated segments, skipping neutral ones: numbers, short hex
 # (``1a2b3c4d`` node suffixes, UUID parts, short git SHAs) and 16/32-hex ids.
-_SEGMENT_SPLIT: Final = re.compile(r"[-_/+]+")
-_SEPARATOR_CHARS: Final = re.compile(r"[-_/+]")
-_NEUTRAL: Final = re.compile(r"[0-9]+|[0-9A-Fa-f]{1,12}|[0-9A-Fa-f]{16}|[0-9A-Fa-f]{32}")
-_HEX: Final = re.compile(r"[0-9A-Fa-f]+")
-_CONSONANTS: Final = re.compile(r"[b-df-hj-np-tv-xz]{5,}", re.IGNORECASE)
+_SEGMENT_SPLIT: Final = lazy_compile(r"[-_/+]+")
+_SEPARATOR_CHARS: Final = lazy_compile(r"[-_/+]")
+_NEUTRAL: Final = lazy_compile(r"[0-9]+|[0-9A-Fa-f]{1,12}|[0-9A-Fa-f]{16}|[0-9A-Fa-f]{32}")
+_HEX: Final = lazy_compile(r"[0-9A-Fa-f]+")
+_CONSONANTS: Final = lazy_compile(r"[b-df-hj-np-tv-xz]{5,}", re.IGNORECASE)
 _VOWELS: Final = frozenset("aeiouAEIOU")
 # score = class changes per char - 0.4 * share of pronounceable words + 1.5 * entropy / log2(n).
 # Random base64/alphanumerics of 24-40 chars score 1.4-2.0 (1st-99th percentile: a class change
@@ -283,7 +284,7 @@ def _scrub_pairs(text: str) -> str:
 
 
 # A printed argv list, as in ``CalledProcessError``: ``['tool', '--api-key', 'value']``.
-_QUOTED_OPTION: Final = re.compile(
+_QUOTED_OPTION: Final = lazy_compile(
     r"""(?P<q>['"])(?P<option>--?[\w.-]+)(?P=q)\s*,\s*(?P<q2>['"])(?P<value>[^'"]*)(?P=q2)"""
 )
 

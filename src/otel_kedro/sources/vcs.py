@@ -9,14 +9,13 @@ it ends, off the run's critical path.
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import re
 import shutil
 import subprocess
 import threading
 from pathlib import Path
-from typing import Final
+from typing import Final, NamedTuple
 
 from opentelemetry.util.types import AttributeValue
 
@@ -27,8 +26,9 @@ _USERINFO: Final = re.compile(r"^(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)[^/@]*@")
 _DIRTY_TIMEOUT_S: Final = 10.0
 
 
-@dataclasses.dataclass(frozen=True)
-class GitState:
+# A named tuple rather than a frozen dataclass: as immutable, and a tenth of the cost to define
+# (~0.5 ms of `otel-kedro run`'s 100 ms start-up budget, which imports this module).
+class GitState(NamedTuple):
     """What the repository holding a project says about the code a run ran."""
 
     work_tree: Path

@@ -102,7 +102,7 @@ def measure(argv: list[str], interval: float) -> Measured:
             before = previous.get(usage.pid)
             if before and before[0] == usage.create_time and elapsed > 0:
                 percent = max(0.0, (seconds - before[1]) / elapsed * 100)
-                usage = dataclasses.replace(usage, cpu_percent=percent)
+                usage = usage._replace(cpu_percent=percent)
             previous[usage.pid] = (usage.create_time, seconds)
             usages.append(usage)
         rss = sum(u.rss for u in usages)

@@ -9,17 +9,19 @@ way Airflow and CI systems pass ``TRACEPARENT``.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 import os
 from collections.abc import Mapping, MutableMapping
 from typing import TYPE_CHECKING
 
+from otel_kedro.sources.kedro.traceparent import (
+    TRACEPARENT,
+    TRACESTATE,
+)
+
 if TYPE_CHECKING:
     from opentelemetry.context import Context
 
-TRACEPARENT = "TRACEPARENT"
-TRACESTATE = "TRACESTATE"
 HANDOFF_PREFIX = "_OTEL_KEDRO_RUN_"
 
 
@@ -51,6 +53,8 @@ def handoff_variable(run_id: str) -> str:
     """The environment variable that carries one run's handoff (one per run, so concurrent
     runs in one process never read each other's).
     """
+    import hashlib  # here: ~3 ms that `otel-kedro run`'s start-up does without
+
     return HANDOFF_PREFIX + hashlib.sha256(run_id.encode("utf-8")).hexdigest()[:16].upper()
 
 
@@ -152,33 +156,3 @@ class RunEnvironment:
                 self._environ[name] = value
             else:
                 self._environ.pop(name, None)
-
-
-def parse_traceparent(value: str | None) -> tuple[str, str, str] | None:
-    """A W3C ``traceparent`` as (trace id, parent span id, flags), lowercase hex, without
-    importing OpenTelemetry (``otel-kedro run`` parses its inbound context on its start-up
-    path); None when absent or invalid (all-zero ids, version ``ff``, wrong shape).
-    """
-    if not value:
-        return None
-    parts = value.strip().split("-")  # W3C: lowercase hex only, as the SDK reads it
-    if len(parts) < 4:
-        return None
-    version, trace_id, span_id, flags = parts[:4]
-    shapes = ((version, 2), (trace_id, 32), (span_id, 16), (flags, 2))
-    if any(len(text) != size or not _is_hex(text) for text, size in shapes):
-        return None
-    if version == "ff" or (version == "00" and len(parts) != 4):
-        return None
-    if not int(trace_id, 16) or not int(span_id, 16):
-        return None
-    return trace_id, span_id, flags
-
-
-def format_traceparent(trace_id: str, span_id: str, sampled: bool = True) -> str:
-    """The W3C ``traceparent`` naming ``span_id`` as the parent of what reads it."""
-    return f"00-{trace_id}-{span_id}-{'01' if sampled else '00'}"
-
-
-def _is_hex(text: str) -> bool:
-    return all(char in "0123456789abcdef" for char in text)

@@ -31,8 +31,8 @@ image (``exec``): from then on the whole mark is the sampler's to count.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Sequence
+from typing import NamedTuple
 
 from otel_kedro.sources.process.readings import Reading
 
@@ -41,8 +41,7 @@ _DIMS = 4  # user CPU, system CPU, read bytes, written bytes
 _NEGLIGIBLE = 16 << 20  # a baseline mark this close above the RSS hides no spike worth noting
 
 
-@dataclasses.dataclass
-class _Known:
+class _Known(NamedTuple):  # named tuples: cheap to define on otel-kedro run's start-up path
     parent: Key | None
     depth: int
     total: list[float]  # own plus reaped, per dimension
@@ -53,8 +52,7 @@ class _Known:
     peak: int
 
 
-@dataclasses.dataclass(frozen=True)
-class Update:
+class Update(NamedTuple):
     """What one sample adds up to, for the sampler to report."""
 
     cumulative: tuple[float, ...]  # user, system, read, written since the first sample

@@ -14,11 +14,10 @@ process's points carry ``process.pid``, ``process.parent_pid`` and ``process.exe
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import threading
 from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Final, NamedTuple
 
 from otel_kedro import attributes as keys
 from otel_kedro.model.metric_series import AttributeValue, MetricSeries, NumberPoint, SeriesKind
@@ -32,8 +31,7 @@ SCHEMA_URL: Final = keys.SCHEMA_URL
 Attributes = dict[str, AttributeValue]
 
 
-@dataclasses.dataclass(frozen=True)
-class _Spec:
+class _Spec(NamedTuple):  # a named tuple: cheap to define on otel-kedro run's start-up path
     kind: SeriesKind
     unit: str
     description: str

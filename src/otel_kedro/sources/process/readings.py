@@ -7,13 +7,15 @@ themselves so each reader imports only these types, and no reader imports anothe
 
 from __future__ import annotations
 
-import dataclasses
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 
-@dataclasses.dataclass(frozen=True)
-class Reading:
-    """One process's counters at one moment, as the platform gives them."""
+class Reading(NamedTuple):
+    """One process's counters at one moment, as the platform gives them.
+
+    A named tuple rather than a frozen dataclass: as immutable, a tenth of the cost to define
+    (~1 ms of ``otel-kedro run``'s 100 ms start-up budget), and as cheap to create per sample.
+    """
 
     pid: int
     ppid: int

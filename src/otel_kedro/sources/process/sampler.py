@@ -37,12 +37,12 @@ not depend on the interval; only the time resolution of utilisation does.
 from __future__ import annotations
 
 import collections
-import dataclasses
 import os
 import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
+from typing import NamedTuple
 
 from otel_kedro.diagnostics import logger, warn_once
 from otel_kedro.model.usage import ProcessUsage, TreeSample, UsageSummary
@@ -62,26 +62,38 @@ _LINUX_NOTES = (
 _DENIED = {"io": "read_bytes/write_bytes", "fds": "fds", "pss": "pss"}
 
 
-@dataclasses.dataclass
-class _Mark:
+class _Mark(NamedTuple):  # a named tuple and a plain class: cheap to define at start-up
     at: float  # time.monotonic()
     tree_cpu: float
     own_cpu: dict[Key, float]
 
 
-@dataclasses.dataclass
 class _Totals:
     """Running figures for the summary, replaced only between samples."""
 
-    start_time: float = 0.0
-    end_time: float = 0.0
-    num_samples: int = 0
-    peak_vms: int = 0
-    peak_pss: int | None = None
-    peak_pcpu: float = 0.0
-    weight: float = 0.0
-    areas: tuple[float, float, float] = (0.0, 0.0, 0.0)  # rss, vms, pss times seconds
-    denied: dict[str, set[int]] = dataclasses.field(default_factory=dict)
+    __slots__ = (
+        "areas", "denied", "end_time", "num_samples", "peak_pcpu", "peak_pss", "peak_vms",
+        "start_time", "weight",
+    )  # fmt: skip
+
+    def __init__(self) -> None:
+        self.start_time = 0.0
+        self.end_time = 0.0
+        self.num_samples = 0
+        self.peak_vms = 0
+        self.peak_pss: int | None = None
+        self.peak_pcpu = 0.0
+        self.weight = 0.0
+        self.areas: tuple[float, float, float] = (0.0, 0.0, 0.0)  # rss, vms, pss times seconds
+        self.denied: dict[str, set[int]] = {}
+
+    def copy(self) -> _Totals:
+        """A copy whose ``denied`` sets are copies too (the figures are immutable values)."""
+        copied = _Totals()
+        for name in self.__slots__:
+            setattr(copied, name, getattr(self, name))
+        copied.denied = {k: set(v) for k, v in self.denied.items()}
+        return copied
 
 
 class ProcessTreeSampler:
@@ -272,7 +284,7 @@ class ProcessTreeSampler:
     ) -> None:
         """Fold a sample into the running figures for the summary."""
         old = self._totals
-        totals = dataclasses.replace(old, denied={k: set(v) for k, v in old.denied.items()})
+        totals = old.copy()
         previous = self._latest if old.num_samples else None
         if previous is None or old.num_samples == 0:
             totals.start_time = sample.timestamp

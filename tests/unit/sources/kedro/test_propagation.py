@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 from opentelemetry import trace
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
-from otel_kedro.sources.kedro.propagation import format_traceparent, parse_traceparent
+from otel_kedro.sources.kedro.traceparent import format_traceparent, parse_traceparent
 
 hex_digits = "0123456789abcdefABCDEF"
 fields = st.tuples(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import itertools
 import threading
 from typing import Any
@@ -191,7 +190,7 @@ def test_the_tree_start_is_fixed_by_the_first_batch() -> None:
     metrics = ProcessMetrics(cpus=CPUS)
     metrics.metrics([first])
     older = process(102, 100, "python3", at=1, rss=MB, create_time=T0 - 1000)
-    later = dataclasses.replace(rest[0], processes=(*rest[0].processes, older))
+    later = rest[0]._replace(processes=(*rest[0].processes, older))
     cpu = points(by_name(metrics.metrics([later]))[keys.PROCESS_CPU_TIME])
     tree_starts = {start for attrs, start, _, _ in cpu if keys.PROCESS_PID not in attrs}
     assert tree_starts == {ns(min(p.create_time for p in first.processes))}
@@ -200,7 +199,7 @@ def test_the_tree_start_is_fixed_by_the_first_batch() -> None:
 
 
 def test_a_first_sample_without_processes_starts_one_interval_before_it() -> None:
-    empty = dataclasses.replace(samples()[1], processes=())
+    empty = samples()[1]._replace(processes=())
     cpu = points(by_name(ProcessMetrics(cpus=CPUS).metrics([empty]))[keys.PROCESS_CPU_TIME])
     assert {start for _, start, _, _ in cpu} == {ns(empty.timestamp - empty.interval)}
 
