@@ -91,13 +91,18 @@ class RunUsage:
         self._sampler: ProcessTreeSampler = ProcessTreeSampler(
             interval=settings.sample_interval or DEFAULT_INTERVAL,
             pss=settings.pss,
-            on_sample=self._on_sample,
+            on_sample=self.add_sample,
         )
 
     def _command_text(self, text: str) -> str:
         """A command line as the files chain masks and scrubs it (``python -c *****``)."""
         masked = self._chain.attributes({"process.command_line": text})
         return str(masked.get("process.command_line", ""))
+
+    @property
+    def started(self) -> float:
+        """When the run's usage began (Unix s): every cumulative series starts there."""
+        return self._start
 
     def start(self) -> None:
         """Start sampling (a first sample is taken at once)."""
@@ -112,7 +117,7 @@ class RunUsage:
         self._tee = DurationTee(writer, self._durations)
         return self._tee
 
-    def _on_sample(self, sample: TreeSample) -> None:
+    def add_sample(self, sample: TreeSample) -> None:
         """Runs on the sampler's thread: stream to con-duct, write metrics at each con-duct
         report, feed the meter, note the processes alive.
         """
