@@ -1,7 +1,7 @@
 """The end-of-run summary: one block of text on stderr saying where time and memory went.
 
-Built from the sampler's :class:`~otel_kedro.model.usage.UsageSummary` and the node spans of
-the run's own trace file (so ParallelRunner workers' nodes are included), and printed once.
+Built from the sampler's :class:`~otel_kedro.model.usage.UsageSummary` and the few slowest and
+hungriest nodes of the run, every process's (ParallelRunner workers' included), and printed once.
 """
 
 from __future__ import annotations
@@ -11,13 +11,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from otel_kedro import attributes as attr
-from otel_kedro.model.run_folder import duration_s
-
 if TYPE_CHECKING:
-    from opentelemetry.sdk.trace import ReadableSpan
-
-    from otel_kedro.model.usage import UsageSummary
+    from otel_kedro.model.usage import NodeFigure, UsageSummary
 
 _TOP = 3
 
@@ -35,7 +30,7 @@ def _size(size: float) -> str:
 def format_summary(
     summary: UsageSummary,
     result: str,
-    nodes: Sequence[ReadableSpan],
+    nodes: Sequence[NodeFigure],
     folder: Path,
     report: str | None = None,
 ) -> str:
@@ -49,16 +44,12 @@ def format_summary(
         f"{summary.cpu_system:.1f} system); peak {summary.peak_pcpu:.0f} %, "
         f"average {summary.average_pcpu:.0f} % of one core",
     ]
-    by_time = sorted(nodes, key=duration_s, reverse=True)[:_TOP]
+    by_time = sorted(nodes, key=lambda n: n.seconds, reverse=True)[:_TOP]
     if by_time:
         lines.append(
-            "  slowest nodes  " + ", ".join(f"{n.name} {duration_s(n):.2f} s" for n in by_time)
+            "  slowest nodes  " + ", ".join(f"{n.name} {n.seconds:.2f} s" for n in by_time)
         )
-    peaks = {
-        n.name: peak
-        for n in nodes
-        if isinstance(peak := (n.attributes or {}).get(attr.KEDRO_NODE_MEMORY_PEAK), int)
-    }
+    peaks = {n.name: n.peak_bytes for n in nodes if n.peak_bytes is not None}
     by_memory = sorted(peaks.items(), key=lambda item: item[1], reverse=True)[:_TOP]
     if by_memory:
         lines.append(

@@ -367,8 +367,9 @@ def _histogram_point(point: Mapping[str, Any]) -> HistogramDataPoint:
         float(point.get("sum", 0.0)),
         [int(c) for c in point.get("bucketCounts", [])],
         [float(b) for b in point.get("explicitBounds", [])],
-        float(point.get("min", 0.0)),
-        float(point.get("max", 0.0)),
+        # Left out where they equal the sum (one value): None keeps them out on replay too.
+        float(point["min"]) if "min" in point else None,  # type: ignore[arg-type]
+        float(point["max"]) if "max" in point else None,  # type: ignore[arg-type]
     )
 
 

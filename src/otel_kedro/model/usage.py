@@ -85,3 +85,12 @@ class UsageSummary(NamedTuple):
     def cpu_seconds(self) -> float:
         """User plus system CPU seconds of the whole tree."""
         return self.cpu_user + self.cpu_system
+
+
+@dataclasses.dataclass(frozen=True)
+class NodeFigure:
+    """One node as the end-of-run summary names it: how long it ran and its memory peak."""
+
+    name: str
+    seconds: float
+    peak_bytes: int | None  # ``kedro.node.memory.peak``, where the node span has it

@@ -76,6 +76,8 @@ def start_usage(
             on_sample=journal.seen_alive if journal is not None else None,
         )  # fmt: skip
         usage.start()
+        # The duration histograms are recorded as the run's spans end, not read back.
+        destination.processor = usage.observing(destination.processor)
     except Exception as error:  # noqa: BLE001 - the run goes on without usage figures
         warn_once(f"cannot sample this run's resource usage ({error!r}).")
         return None

@@ -5,8 +5,10 @@ end-of-run summary.
 Samples are streamed to the con-duct writer as they come and written to ``metrics.jsonl`` at
 each of its report intervals (every second for the first minute, then 1/60 of the time so far),
 so a long run's files grow as it goes and a killed run keeps its samples up to its last report.
-At the end, the Kedro duration histograms are computed from the run's own trace file (read with
-the one run-folder reader), which holds every process's spans (ParallelRunner workers included).
+The Kedro duration histograms are recorded as the run's spans end (:meth:`RunUsage.observing`
+puts a :class:`~otel_kedro.runs.span_durations.DurationTee` in front of the run's writer); at the
+end, only the lines other processes (ParallelRunner workers) appended to ``traces.jsonl`` are
+streamed in, and the histograms are written once.
 """
 
 from __future__ import annotations
@@ -27,13 +29,14 @@ from otel_kedro.processors.apply import apply_to_metrics, apply_to_resource
 if TYPE_CHECKING:
     from opentelemetry.sdk.metrics.export import Metric
     from opentelemetry.sdk.resources import Resource
-    from opentelemetry.sdk.trace import ReadableSpan
+    from opentelemetry.sdk.trace import SpanProcessor
 
     from otel_kedro.config.settings import Settings
     from otel_kedro.exporters.conduct import ConductWriter
     from otel_kedro.exporters.metrics_file import MetricsFileWriter
-    from otel_kedro.model.usage import TreeSample, UsageSummary
+    from otel_kedro.model.usage import NodeFigure, TreeSample, UsageSummary
     from otel_kedro.processors.chain import Chain
+    from otel_kedro.runs.span_durations import DurationTee
     from otel_kedro.sources.kedro.node_usage import NodeUsageMeter
     from otel_kedro.sources.process.metrics import ProcessMetrics
     from otel_kedro.sources.process.sampler import ProcessTreeSampler
@@ -56,6 +59,9 @@ class RunUsage:
     ) -> None:
         from otel_kedro.exporters.conduct import ConductWriter
         from otel_kedro.exporters.metrics_file import MetricsFileWriter
+        from otel_kedro.model.run_folder import TRACES_FILE
+        from otel_kedro.runs.span_durations import traces_offset
+        from otel_kedro.sources.kedro.durations import KedroDurations
         from otel_kedro.sources.process.metrics import ProcessMetrics
         from otel_kedro.sources.process.sampler import DEFAULT_INTERVAL, ProcessTreeSampler
 
@@ -69,6 +75,10 @@ class RunUsage:
         self._also_on_sample = on_sample  # e.g. the run journal's "last seen alive"
         self._finished = False
         self._process_metrics: ProcessMetrics = ProcessMetrics(start_time=self._start)
+        self._durations = KedroDurations(start_time=self._start)
+        self._traces = folder / TRACES_FILE
+        self._traces_offset = traces_offset(self._traces)  # workers' lines come after this
+        self._tee: DurationTee | None = None
         self._metrics: MetricsFileWriter = MetricsFileWriter(
             folder, apply_to_resource(resource, chain), __version__
         )
@@ -81,7 +91,7 @@ class RunUsage:
         self._sampler: ProcessTreeSampler = ProcessTreeSampler(
             interval=settings.sample_interval or DEFAULT_INTERVAL,
             pss=settings.pss,
-            on_sample=self._on_sample,
+            on_sample=self.add_sample,
         )
 
     def _command_text(self, text: str) -> str:
@@ -89,11 +99,25 @@ class RunUsage:
         masked = self._chain.attributes({"process.command_line": text})
         return str(masked.get("process.command_line", ""))
 
+    @property
+    def started(self) -> float:
+        """When the run's usage began (Unix s): every cumulative series starts there."""
+        return self._start
+
     def start(self) -> None:
         """Start sampling (a first sample is taken at once)."""
         self._sampler.start()
 
-    def _on_sample(self, sample: TreeSample) -> None:
+    def observing(self, writer: SpanProcessor) -> SpanProcessor:
+        """``writer`` (the run's span processor), with every span it ends timed for the
+        duration histograms.
+        """
+        from otel_kedro.runs.span_durations import DurationTee
+
+        self._tee = DurationTee(writer, self._durations)
+        return self._tee
+
+    def add_sample(self, sample: TreeSample) -> None:
         """Runs on the sampler's thread: stream to con-duct, write metrics at each con-duct
         report, feed the meter, note the processes alive.
         """
@@ -131,6 +155,7 @@ class RunUsage:
             with self._lock:
                 batch = self._take()
             self._write_samples(batch)
+            self._write(self._process_metrics.flush())
             nodes = self._write_durations(result)
             self._conduct.finish(summary, _EXIT_CODES.get(result), message=result)
         except Exception as error:  # noqa: BLE001 - usage files are a bonus; never break a run
@@ -148,30 +173,14 @@ class RunUsage:
             print(text, file=sys.stderr)  # noqa: T201
         return summary
 
-    def _write_durations(self, result: str) -> list[ReadableSpan]:
-        """Kedro's duration histograms, from every process's spans; returns the node spans."""
-        from otel_kedro.model.run_folder import duration_s, read_spans
-        from otel_kedro.sources.kedro.durations import KedroDurations
+    def _write_durations(self, result: str) -> list[NodeFigure]:
+        """Kedro's duration histograms, with the spans worker processes wrote; returns the
+        nodes the summary names.
+        """
+        from otel_kedro.runs.span_durations import record_other_processes
 
-        durations = KedroDurations(start_time=self._start)
-        nodes = []
-        for span in read_spans(self._folder).items:
-            values = span.attributes or {}
-            seconds = duration_s(span)
-            if attr.CICD_TASK_NAME in values:
-                nodes.append(span)
-                durations.record_node(
-                    str(values[attr.CICD_TASK_NAME]), seconds,
-                    str(values.get(attr.CICD_TASK_RUN_RESULT, result)),
-                )  # fmt: skip
-            elif attr.KEDRO_DATASET_NAME in values:
-                name = str(values[attr.KEDRO_DATASET_NAME])
-                if span.name.startswith(attr.LOAD_SPAN_PREFIX):
-                    durations.record_dataset("load", name, seconds)
-                else:
-                    durations.record_dataset("save", name, seconds)
-            elif attr.CICD_PIPELINE_RUN_ID in values:
-                pipeline = str(values.get(attr.CICD_PIPELINE_NAME, ""))
-                durations.record_run(pipeline, seconds, result)
-        self._write(durations.metrics())
-        return nodes
+        own = self._tee.own_pids if self._tee is not None else {os.getpid()}
+        record_other_processes(self._durations, self._traces, self._traces_offset, own)
+        self._durations.decide(result)
+        self._write(self._durations.metrics())
+        return self._durations.top_nodes()

@@ -89,7 +89,7 @@ class CommandRecord:
         """Write the samples not yet written and close ``metrics.jsonl``."""
         with self.lock:
             batch = self._take()
-        self._write_metrics(batch)
+        self._write_metrics(batch, last=True)
         if self.metrics_writer is not None:
             self.metrics_writer[0].close()
 
@@ -98,13 +98,19 @@ class CommandRecord:
         self.flushed_at = time.monotonic()
         return batch
 
-    def _write_metrics(self, batch: list[TreeSample]) -> None:
-        """Samples as OTLP metrics through the files chain into ``{prefix}metrics.jsonl``."""
-        if not self.settings.enabled or self.metrics_failed or not batch:
+    def _write_metrics(self, batch: list[TreeSample], *, last: bool = False) -> None:
+        """Samples as OTLP metrics through the files chain into ``{prefix}metrics.jsonl``
+        (``last``: with the points of the window still open).
+        """
+        if not self.settings.enabled or self.metrics_failed:
+            return
+        if not batch and (not last or self.metrics_writer is None):
             return
         try:
             writer, metrics = self._metrics()
             writer.add_series(self._processed(metrics.series(batch)))
+            if last:
+                writer.add_series(self._processed(metrics.flush_series()))
         except Exception as error:  # noqa: BLE001 - usage files are a bonus; never break a run
             self.metrics_failed = True
             warn_once(f"cannot write {self.paths['metrics']} ({error!r}).")

@@ -120,7 +120,7 @@ def test_sums_gauges_and_histograms_survive_the_encoding(tmp_path: Path) -> None
 
 def test_what_the_sources_produce_survives_the_file(tmp_path: Path) -> None:
     """Process metrics and SDK duration histograms, decoded back point for point."""
-    produced = ProcessMetrics(cpus=2).metrics(samples())
+    produced = ProcessMetrics(window=None, cpus=2).metrics(samples())
     durations = KedroDurations(start_time=T0)
     for seconds in (0.004, 0.3, 42.0):
         durations.record_node("train", seconds, keys.RESULT_SUCCESS)

@@ -46,7 +46,7 @@ def test_process_samples_encode_as_the_sdk_does() -> None:
     """Every metric of the hand-made samples (sums, gauges, ints, floats, per-process
     attributes) gives the SDK encoder's exact JSON.
     """
-    series = ProcessMetrics(start_time=T0 - 1, cpus=2).series(samples())
+    series = ProcessMetrics(window=None, start_time=T0 - 1, cpus=2).series(samples())
     assert {s.kind for s in series} == {"counter", "updown", "gauge"}
     assert json.dumps(ours(series, RESOURCE), sort_keys=True) == json.dumps(
         sdk_request(series, RESOURCE), sort_keys=True
@@ -92,7 +92,7 @@ def test_any_series_encode_as_the_sdk_does(series: list[MetricSeries]) -> None:
 def test_writer_lines_are_read_back(tmp_path: Path) -> None:
     """Each add is one line the run-folder reader decodes into the same points."""
     writer = MetricsLineWriter(tmp_path / "metrics.jsonl", RESOURCE, "1.2")
-    metrics = ProcessMetrics(start_time=T0 - 1, cpus=2)
+    metrics = ProcessMetrics(window=None, start_time=T0 - 1, cpus=2)
     writer.add_series(metrics.series(samples()[:2]))
     writer.add_series([])
     writer.add_series(metrics.series(samples()[2:]))

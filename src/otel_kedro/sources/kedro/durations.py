@@ -1,34 +1,40 @@
-"""Kedro's duration histograms (node, dataset load/save, run), aggregated by the OpenTelemetry SDK.
+"""Kedro's duration histograms (node, dataset load/save, run), aggregated as spans end.
 
-A private ``MeterProvider`` (never the global one, so a user's own provider is untouched) with an
-``InMemoryMetricReader`` aggregates cumulative ``Histogram`` instruments through one ``View`` per
-instrument with explicit bucket boundaries; :meth:`KedroDurations.metrics` reads the points back
-as SDK ``Metric`` objects for any exporter. Buckets are the SDK's: ``(lower, upper]``.
+What each histogram holds, and why (a run's ``metrics.jsonl`` must not grow with its node count
+beyond one small point per node):
 
-The SDK starts a cumulative series when its first value is recorded and stamps points with the
-collection time; neither can be set through its API. So when the caller gives ``start_time`` (or
-``now``) the points' start (or time) is rewritten to it, and nothing else is touched.
+- ``kedro.node.duration``: one series per node (``cicd.pipeline.task.name``,
+  ``cicd.pipeline.task.run.result``) with count, sum, min and max and no bucket bounds. A node
+  runs once per run, so per-node buckets would hold one count among 20 and cost about 200 bytes a
+  node; per-node quantiles across runs come from the Collector's ``span_metrics`` (see
+  ``collector-config/grafana.yaml``), per-node means from ``_sum / _count``.
+- ``kedro.dataset.load.duration`` / ``kedro.dataset.save.duration``: bucketed, one series per
+  dataset type (``kedro.dataset.type``), a set bounded by the project's code rather than its
+  size; each dataset's own loads and saves are spans in ``traces.jsonl``.
+- ``kedro.run.duration``: bucketed, per pipeline and ``cicd.pipeline.result``.
+
+A plain locked aggregator rather than the SDK's ``MeterProvider``: a record costs about a
+microsecond on the thread that ends the span, and the points come out as SDK ``Metric`` objects
+with the run's start as every cumulative series' start. Buckets are ``(lower, upper]``, as the
+SDK's.
 """
 
 from __future__ import annotations
 
+import bisect
 import dataclasses
+import heapq
 import math
-from collections.abc import Sequence
-from typing import Final, Literal
-
-from opentelemetry.sdk.metrics import AlwaysOffExemplarFilter, MeterProvider
-from opentelemetry.sdk.metrics import Histogram as HistogramInstrument
-from opentelemetry.sdk.metrics.export import (
-    AggregationTemporality,
-    Histogram,
-    InMemoryMetricReader,
-    Metric,
-)
-from opentelemetry.sdk.metrics.view import ExplicitBucketHistogramAggregation, View
-from opentelemetry.sdk.resources import Resource
+import threading
+import time
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Final, Literal
 
 from otel_kedro import attributes as keys
+from otel_kedro.model.usage import NodeFigure
+
+if TYPE_CHECKING:
+    from opentelemetry.sdk.metrics.export import HistogramDataPoint, Metric
 
 # Explicit histogram boundaries in seconds: 5 ms (a parameter load) to 2 h (a long node), about
 # three per decade, so both a dataset load and a training node land in informative buckets.
@@ -36,9 +42,8 @@ DURATION_BUCKETS: Final = (
     0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0,
     600.0, 1800.0, 3600.0, 7200.0,
 )  # fmt: skip
-# Distinct attribute sets per histogram before the SDK folds the rest into one overflow point
-# (its default, 2000, is below the dataset count of some large projects).
-CARDINALITY_LIMIT: Final = 20_000
+# How many nodes the summary names per ranking (slowest, hungriest).
+TOP_NODES: Final = 3
 
 _DESCRIPTIONS: Final = {
     keys.KEDRO_NODE_DURATION: "Wall time of a Kedro node run, with its loads and saves.",
@@ -46,18 +51,35 @@ _DESCRIPTIONS: Final = {
     keys.KEDRO_DATASET_SAVE_DURATION: "Wall time of a Kedro dataset save.",
     keys.KEDRO_RUN_DURATION: "Wall time of a Kedro pipeline run.",
 }
+_BUCKETED: Final = frozenset(
+    {keys.KEDRO_DATASET_LOAD_DURATION, keys.KEDRO_DATASET_SAVE_DURATION, keys.KEDRO_RUN_DURATION}
+)
+
+_Key = tuple[tuple[str, str], ...]
+_Ranked = tuple[float, int, NodeFigure]  # (what ranks, arrival, the node): arrival breaks ties
 
 
 def _ns(seconds: float) -> int:
     return round(seconds * 1e9)
 
 
+@dataclasses.dataclass
+class _Series:
+    start_ns: int
+    buckets: list[int] | None
+    count: int = 0
+    total: float = 0.0
+    low: float = math.inf
+    high: float = -math.inf
+
+
 class KedroDurations:
     """Thread-safe recorder of node, dataset and run durations, as cumulative histograms.
 
-    Hooks of a ThreadRunner call it concurrently (the SDK's aggregations are locked); negative
-    or non-finite durations (a clock step) are ignored rather than skewing sums. ``start_time``
-    (Unix seconds) starts every series; without it each series starts at its first value.
+    Hooks of a ThreadRunner end spans concurrently; negative or non-finite durations (a clock
+    step) are ignored rather than skewing sums. ``start_time`` (Unix seconds) starts every
+    series; without it each series starts at its first value. :meth:`observe` takes a span's
+    name and attributes and keeps, besides the histograms, the few nodes the summary names.
     """
 
     def __init__(
@@ -66,79 +88,156 @@ class KedroDurations:
         bounds = tuple(sorted({float(bound) for bound in boundaries}))
         if not all(math.isfinite(bound) for bound in bounds):
             raise ValueError(f"histogram boundaries must be finite, not {boundaries!r}")
+        self._bounds = bounds
         self._start = None if start_time is None else _ns(start_time)
-        self._reader = InMemoryMetricReader(
-            preferred_temporality={HistogramInstrument: AggregationTemporality.CUMULATIVE}
-        )
-        aggregation = ExplicitBucketHistogramAggregation(bounds)
-        views = [
-            View(
-                instrument_name=name,
-                aggregation=aggregation,
-                aggregation_cardinality_limit=CARDINALITY_LIMIT,
-            )
-            for name in _DESCRIPTIONS
-        ]
-        provider = MeterProvider(
-            metric_readers=[self._reader],
-            resource=Resource.get_empty(),  # exporters add the run's resource
-            exemplar_filter=AlwaysOffExemplarFilter(),  # no trace ids in these points
-            shutdown_on_exit=False,  # no atexit reference: it is freed with this object
-            views=views,
-        )
-        meter = provider.get_meter(keys.INSTRUMENTATION_SCOPE, schema_url=keys.SCHEMA_URL)
-        self._histograms = {
-            name: meter.create_histogram(name, unit="s", description=description)
-            for name, description in _DESCRIPTIONS.items()
-        }
+        self._series: dict[str, dict[_Key, _Series]] = {name: {} for name in _DESCRIPTIONS}
+        self._slowest: list[_Ranked] = []
+        self._hungriest: list[_Ranked] = []
+        self._undecided: list[tuple[str, str, float]] = []  # (kind, name, seconds)
+        self._seen = 0
+        self._lock = threading.Lock()
 
-    def _record(self, name: str, attributes: dict[str, str], seconds: float) -> None:
-        if math.isfinite(seconds) and seconds >= 0:  # the SDK would log a warning for each
-            self._histograms[name].record(seconds, attributes)
+    def _record(self, name: str, key: _Key, seconds: float) -> None:
+        if not (math.isfinite(seconds) and seconds >= 0):
+            return
+        with self._lock:
+            series = self._series[name].get(key)
+            if series is None:
+                start = self._start if self._start is not None else time.time_ns()
+                buckets = [0] * (len(self._bounds) + 1) if name in _BUCKETED else None
+                series = self._series[name][key] = _Series(start, buckets)
+            series.count += 1
+            series.total += seconds
+            series.low = min(series.low, seconds)
+            series.high = max(series.high, seconds)
+            if series.buckets is not None:
+                series.buckets[bisect.bisect_left(self._bounds, seconds)] += 1
 
     def record_node(self, name: str, seconds: float, result: str) -> None:
         """One node run: its full name and ``success`` / ``failure``."""
-        attributes = {keys.CICD_TASK_NAME: name, keys.CICD_TASK_RUN_RESULT: result}
-        self._record(keys.KEDRO_NODE_DURATION, attributes, seconds)
+        key = ((keys.CICD_TASK_NAME, name), (keys.CICD_TASK_RUN_RESULT, result))
+        self._record(keys.KEDRO_NODE_DURATION, key, seconds)
 
-    def record_dataset(self, operation: Literal["load", "save"], name: str, seconds: float) -> None:
-        """One dataset load or save."""
+    def record_dataset(
+        self, operation: Literal["load", "save"], dataset_type: str | None, seconds: float
+    ) -> None:
+        """One dataset load or save, by the dataset's type (None: a type nobody knows)."""
         if operation not in ("load", "save"):
             raise ValueError(f"operation must be 'load' or 'save', not {operation!r}")
         load = operation == "load"
         metric = keys.KEDRO_DATASET_LOAD_DURATION if load else keys.KEDRO_DATASET_SAVE_DURATION
-        self._record(metric, {keys.KEDRO_DATASET_NAME: name}, seconds)
+        key = ((keys.KEDRO_DATASET_TYPE, dataset_type),) if dataset_type else ()
+        self._record(metric, key, seconds)
 
     def record_run(self, pipeline: str, seconds: float, result: str) -> None:
         """One pipeline run: its name and ``cicd.pipeline.result``."""
-        attributes = {keys.CICD_PIPELINE_NAME: pipeline, keys.CICD_PIPELINE_RESULT: result}
-        self._record(keys.KEDRO_RUN_DURATION, attributes, seconds)
+        key = ((keys.CICD_PIPELINE_NAME, pipeline), (keys.CICD_PIPELINE_RESULT, result))
+        self._record(keys.KEDRO_RUN_DURATION, key, seconds)
+
+    def observe(self, name: str, values: Mapping[str, object], seconds: float) -> None:
+        """One ended span, by what it is: a node, a dataset load or save, a run (else nothing).
+
+        A node or run without its result yet is recorded by :meth:`decide` with the run's.
+        """
+        if keys.CICD_TASK_NAME in values:
+            node = str(values[keys.CICD_TASK_NAME])
+            result = values.get(keys.CICD_TASK_RUN_RESULT)
+            if result is None:
+                with self._lock:
+                    self._undecided.append(("node", node, seconds))
+            else:
+                self.record_node(node, seconds, str(result))
+            peak = values.get(keys.KEDRO_NODE_MEMORY_PEAK)
+            self._rank(NodeFigure(name, seconds, peak if isinstance(peak, int) else None))
+        elif keys.KEDRO_DATASET_NAME in values:
+            kind = values.get(keys.KEDRO_DATASET_TYPE)
+            operation: Literal["load", "save"] = (
+                "load" if name.startswith(keys.LOAD_SPAN_PREFIX) else "save"
+            )
+            self.record_dataset(operation, str(kind) if kind else None, seconds)
+        elif keys.CICD_PIPELINE_RUN_ID in values:
+            pipeline = str(values.get(keys.CICD_PIPELINE_NAME, ""))
+            result = values.get(keys.CICD_PIPELINE_RESULT)
+            if result is None:
+                with self._lock:
+                    self._undecided.append(("run", pipeline, seconds))
+            else:
+                self.record_run(pipeline, seconds, str(result))
+
+    def _rank(self, figure: NodeFigure) -> None:
+        """Keep the slowest and the hungriest few nodes (bounded heaps, never every node)."""
+        with self._lock:
+            self._seen += 1
+            _push(self._slowest, (figure.seconds, self._seen, figure))
+            if figure.peak_bytes is not None:
+                _push(self._hungriest, (float(figure.peak_bytes), self._seen, figure))
+
+    def decide(self, result: str) -> None:
+        """Record the nodes and runs that ended without a result, with the run's ``result``."""
+        with self._lock:
+            undecided, self._undecided = self._undecided, []
+        for kind, name, seconds in undecided:
+            if kind == "node":
+                self.record_node(name, seconds, result)
+            else:
+                self.record_run(name, seconds, result)
+
+    def top_nodes(self) -> list[NodeFigure]:
+        """The slowest and the hungriest nodes seen (at most ``2 * TOP_NODES``)."""
+        with self._lock:
+            figures = [f for _, _, f in self._slowest] + [f for _, _, f in self._hungriest]
+        return list({id(figure): figure for figure in figures}.values())
 
     def metrics(self, now: float | None = None) -> list[Metric]:
-        """The histograms recorded so far (cumulative), stamped ``now`` (Unix s) when given."""
-        data = self._reader.get_metrics_data()
-        if data is None:
-            return []
-        at = None if now is None else _ns(now)
-        return [
-            self._stamped(metric, metric.data, at)
-            for resource_metrics in data.resource_metrics
-            for scope_metrics in resource_metrics.scope_metrics
-            for metric in scope_metrics.metrics
-            if isinstance(metric.data, Histogram) and metric.data.data_points
-        ]
+        """The histograms recorded so far (cumulative), stamped ``now`` (Unix s) or now."""
+        from opentelemetry.sdk.metrics.export import (
+            AggregationTemporality,
+            Histogram,
+            HistogramDataPoint,
+            Metric,
+        )
 
-    def _stamped(self, metric: Metric, data: Histogram, at: int | None) -> Metric:
-        """The metric with its points' start (and time) set to the caller's, where given."""
-        if self._start is None and at is None:
-            return metric
-        start = self._start
-        points = [
-            dataclasses.replace(
-                point,
-                start_time_unix_nano=point.start_time_unix_nano if start is None else start,
-                time_unix_nano=point.time_unix_nano if at is None else at,
-            )
-            for point in data.data_points
-        ]
-        return dataclasses.replace(metric, data=dataclasses.replace(data, data_points=points))
+        at = time.time_ns() if now is None else _ns(now)
+        result = []
+        with self._lock:
+            for name, by_key in self._series.items():
+                if not by_key:
+                    continue
+                points = [_point(HistogramDataPoint, key, series, self._bounds, at)
+                          for key, series in by_key.items()]  # fmt: skip
+                data = Histogram(points, AggregationTemporality.CUMULATIVE)
+                result.append(Metric(name, _DESCRIPTIONS[name], "s", data))
+        return result
+
+
+def _point(
+    point_type: type[HistogramDataPoint],
+    key: _Key,
+    series: _Series,
+    bounds: tuple[float, ...],
+    at: int,
+) -> HistogramDataPoint:
+    """One series as a point. A bucketless series has no bucket counts (OTLP allows none with
+    no bounds) and, holding one value, no min and max: they would repeat the sum.
+    """
+    bucketed = series.buckets is not None
+    single = not bucketed and series.count == 1
+    return point_type(
+        attributes=dict(key),
+        start_time_unix_nano=min(series.start_ns, at),
+        time_unix_nano=at,
+        count=series.count,
+        sum=series.total,
+        bucket_counts=list(series.buckets) if series.buckets is not None else [],
+        explicit_bounds=list(bounds) if bucketed else [],
+        min=None if single else series.low,  # type: ignore[arg-type]
+        max=None if single else series.high,  # type: ignore[arg-type]
+    )
+
+
+def _push(heap: list[_Ranked], item: _Ranked) -> None:
+    """Keep the ``TOP_NODES`` largest items of a min-heap."""
+    if len(heap) < TOP_NODES:
+        heapq.heappush(heap, item)
+    elif item[:2] > heap[0][:2]:
+        heapq.heapreplace(heap, item)

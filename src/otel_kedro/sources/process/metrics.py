@@ -1,8 +1,12 @@
-"""The process-tree sampler's samples as OTLP metrics (SDK ``Metric`` objects), one point each.
+"""The process-tree sampler's samples as OTLP metrics (SDK ``Metric`` objects).
 
-Every sample becomes its own data point with its own timestamp, so a memory spike seen by one
-sample survives however the points are batched; the SDK's ``MeterProvider`` is not used for
-samples because its aggregation keeps only the last value per collection. Names follow the
+:class:`ProcessMetrics` (what a run writes) gives the tree's CPU time and resident memory a point
+at every sample and everything else one point per window, the window's peak or last value (see
+:mod:`.windows`), so a long run's file grows by kilobytes a minute; :func:`process_series` gives
+every sample's every point. Each point keeps the timestamp of the sample it came from, so a
+memory spike seen by one sample survives however the points are batched; the SDK's
+``MeterProvider`` is not used for samples because its aggregation keeps only the last value per
+collection. Names follow the
 process semantic conventions 1.44: counters and up-down counters are cumulative ``Sum`` points
 (monotonic and not), gauges are ``Gauge`` points. Tree totals carry no ``process.pid``; each
 process's points carry ``process.pid``, ``process.parent_pid`` and ``process.executable.name``
@@ -22,6 +26,7 @@ from typing import TYPE_CHECKING, Final, NamedTuple
 from otel_kedro import attributes as keys
 from otel_kedro.model.metric_series import AttributeValue, MetricSeries, NumberPoint, SeriesKind
 from otel_kedro.model.usage import ProcessUsage, TreeSample
+from otel_kedro.sources.process.windows import WINDOW_S, Windows
 
 if TYPE_CHECKING:
     from opentelemetry.sdk.metrics.export import Metric
@@ -184,21 +189,35 @@ class ProcessMetrics:
 
     A cumulative series keeps its start time on every batch: ``start_time`` when given, else the
     creation of the oldest process of the first sample (the counters have counted since then).
-    Thread-safe; ``cpus`` defaults to :func:`available_cpus`.
+    The tree's CPU time and RSS get a point per sample; the rest one per ``window`` seconds
+    (None: every point of every sample), the open window's points coming out with a later batch
+    or :meth:`flush`. Thread-safe; ``cpus`` defaults to :func:`available_cpus`.
     """
 
-    def __init__(self, start_time: float | None = None, *, cpus: int | None = None) -> None:
+    def __init__(
+        self,
+        start_time: float | None = None,
+        *,
+        cpus: int | None = None,
+        window: float | None = WINDOW_S,
+    ) -> None:
         self._start_time = start_time
         self._cpus = available_cpus() if cpus is None else cpus
+        self._window = window
+        self._windows: Windows | None = None
         self._tree_start: float | None = None
         self._lock = threading.Lock()
 
     def metrics(self, samples: Sequence[TreeSample]) -> list[Metric]:
-        """Every point of these samples (nothing for no samples)."""
+        """The points of these samples (nothing for no samples)."""
         return sdk_metrics(self.series(samples))
 
+    def flush(self) -> list[Metric]:
+        """The points of the window still open (at the end of a run)."""
+        return sdk_metrics(self.flush_series())
+
     def series(self, samples: Sequence[TreeSample]) -> list[MetricSeries]:
-        """Every point of these samples as plain values (nothing for no samples)."""
+        """The points of these samples as plain values (nothing for no samples)."""
         if not samples:
             return []
         with self._lock:
@@ -210,4 +229,29 @@ class ProcessMetrics:
                     start = min(created) if created else first.timestamp - first.interval
                 self._tree_start = min(start, first.timestamp)
             tree_start = self._tree_start
-        return process_series(samples, start_time=tree_start, cpus=self._cpus)
+            if self._window is None:
+                return process_series(samples, start_time=tree_start, cpus=self._cpus)
+            if self._windows is None:
+                self._windows = Windows(tree_start, self._window, self._cpus)
+            points = _Points(self._cpus)
+            start_ns = _ns(tree_start)
+            for sample in samples:
+                at = _ns(sample.timestamp)
+                points.add(keys.PROCESS_CPU_TIME, _USER, start_ns, at, sample.cpu_user)
+                points.add(keys.PROCESS_CPU_TIME, _SYSTEM, start_ns, at, sample.cpu_system)
+                points.add(keys.PROCESS_MEMORY_USAGE, {}, start_ns, at, sample.rss)
+                self._windows.add(sample, start_ns, points.add)
+            return points.series()
+
+    def flush_series(self) -> list[MetricSeries]:
+        """:meth:`flush` as plain values."""
+        with self._lock:
+            if self._windows is None:
+                return []
+            points = _Points(self._cpus)
+            self._windows.close(points.add)
+            return points.series()
+
+
+_USER: Final[Attributes] = {keys.CPU_MODE: keys.CPU_MODE_USER}
+_SYSTEM: Final[Attributes] = {keys.CPU_MODE: keys.CPU_MODE_SYSTEM}

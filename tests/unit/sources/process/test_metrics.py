@@ -1,4 +1,5 @@
-"""The sampler's samples as SDK metrics: one point per sample per process, process conventions."""
+"""The sampler's samples as SDK metrics, every point of every sample (``window=None``; see
+test_windows.py for what a run writes), named by the process conventions."""
 
 from __future__ import annotations
 
@@ -39,7 +40,7 @@ def sampled() -> list[TreeSample]:
 
 @pytest.fixture
 def found(sampled: list[TreeSample]) -> dict[str, Metric]:
-    return by_name(ProcessMetrics(cpus=CPUS).metrics(sampled))
+    return by_name(ProcessMetrics(window=None, cpus=CPUS).metrics(sampled))
 
 
 def test_names_units_and_temporality_follow_the_process_conventions(
@@ -169,7 +170,7 @@ def test_available_cpus_is_the_default() -> None:
     (tree,) = [
         value
         for attrs, _, _, value in points(
-            by_name(ProcessMetrics().metrics([sample]))[keys.PROCESS_CPU_UTILIZATION]
+            by_name(ProcessMetrics(window=None).metrics([sample]))[keys.PROCESS_CPU_UTILIZATION]
         )
         if not attrs
     ]
@@ -177,7 +178,7 @@ def test_available_cpus_is_the_default() -> None:
 
 
 def test_a_given_start_time_starts_every_tree_series_on_every_batch() -> None:
-    metrics = ProcessMetrics(start_time=T0 - 100, cpus=CPUS)
+    metrics = ProcessMetrics(window=None, start_time=T0 - 100, cpus=CPUS)
     starts = set()
     for sample in samples():
         cpu = points(by_name(metrics.metrics([sample]))[keys.PROCESS_CPU_TIME])
@@ -187,7 +188,7 @@ def test_a_given_start_time_starts_every_tree_series_on_every_batch() -> None:
 
 def test_the_tree_start_is_fixed_by_the_first_batch() -> None:
     first, *rest = samples()
-    metrics = ProcessMetrics(cpus=CPUS)
+    metrics = ProcessMetrics(window=None, cpus=CPUS)
     metrics.metrics([first])
     older = process(102, 100, "python3", at=1, rss=MB, create_time=T0 - 1000)
     later = rest[0]._replace(processes=(*rest[0].processes, older))
@@ -200,13 +201,15 @@ def test_the_tree_start_is_fixed_by_the_first_batch() -> None:
 
 def test_a_first_sample_without_processes_starts_one_interval_before_it() -> None:
     empty = samples()[1]._replace(processes=())
-    cpu = points(by_name(ProcessMetrics(cpus=CPUS).metrics([empty]))[keys.PROCESS_CPU_TIME])
+    cpu = points(
+        by_name(ProcessMetrics(window=None, cpus=CPUS).metrics([empty]))[keys.PROCESS_CPU_TIME]
+    )
     assert {start for _, start, _, _ in cpu} == {ns(empty.timestamp - empty.interval)}
 
 
 def test_a_start_time_after_the_first_sample_is_clamped_to_it() -> None:
     first = samples()[0]
-    metrics = ProcessMetrics(start_time=first.timestamp + 60, cpus=CPUS)
+    metrics = ProcessMetrics(window=None, start_time=first.timestamp + 60, cpus=CPUS)
     cpu = points(by_name(metrics.metrics([first]))[keys.PROCESS_CPU_TIME])
     assert {start for attrs, start, _, _ in cpu if not attrs.get(keys.PROCESS_PID)} == {
         ns(first.timestamp)
@@ -214,7 +217,7 @@ def test_a_start_time_after_the_first_sample_is_clamped_to_it() -> None:
 
 
 def test_nothing_for_nothing_and_batches_from_many_threads() -> None:
-    metrics = ProcessMetrics(cpus=CPUS)
+    metrics = ProcessMetrics(window=None, cpus=CPUS)
     assert metrics.metrics([]) == []
     assert process_metrics([], start_time=T0, cpus=CPUS) == []
     sampled = samples()
