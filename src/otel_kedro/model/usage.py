@@ -87,8 +87,7 @@ class UsageSummary(NamedTuple):
         return self.cpu_user + self.cpu_system
 
 
-@dataclasses.dataclass(frozen=True)
-class NodeFigure:
+class NodeFigure(NamedTuple):
     """One node as the end-of-run summary names it: how long it ran and its memory peak."""
 
     name: str
