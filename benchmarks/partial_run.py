@@ -31,16 +31,13 @@ from __future__ import annotations
 import argparse
 import os
 import re
-import resource
 import statistics
-import subprocess
-import sys
 import tempfile
-import time
 from importlib import metadata
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from _venvs import ROOT, bench_env, build_pair, measured, run, venv
+
 _DROPPED = re.compile(r"^\s*(ipython|jupyterlab|notebook|kedro-viz)\b", re.IGNORECASE)
 _PIPELINE = "data_science"
 
@@ -54,32 +51,6 @@ def _starter_folder(starter: Path) -> Path:
         f"{starter} holds no spaceflights-pandas starter (no cookiecutter.json there or in "
         "spaceflights-pandas/): pass a local copy of github.com/kedro-org/kedro-starters."
     )
-
-
-def _run(argv: list[str], cwd: Path | None = None, env: dict[str, str] | None = None) -> None:
-    result = subprocess.run(argv, cwd=cwd, env=env, capture_output=True, text=True, check=False)
-    if result.returncode != 0:
-        output = result.stdout[-2000:] + result.stderr[-3000:]
-        raise SystemExit(f"{' '.join(argv)} failed:\n{output}")
-
-
-def _env() -> dict[str, str]:
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(("OTEL_", "KEDRO_", "VIRTUAL_ENV", "PYTHONPATH"))
-    }
-    env["KEDRO_DISABLE_TELEMETRY"] = "1"
-    env["PYTHONWARNINGS"] = "ignore"
-    return env
-
-
-def _venv(folder: Path) -> Path:
-    """A fresh venv at ``folder`` (reused when it exists); its ``bin`` folder."""
-    if not (folder / "bin" / "python").exists():
-        _run([sys.executable, "-m", "venv", str(folder)])
-        _run([str(folder / "bin" / "python"), "-m", "pip", "install", "-q", "-U", "pip"])
-    return folder / "bin"
 
 
 def _requirements(project: Path, work: Path) -> Path:
@@ -97,60 +68,27 @@ def _requirements(project: Path, work: Path) -> Path:
 def build(starter: Path, work: Path, plugin: Path) -> tuple[Path, Path, Path]:
     """The project and the bin folders of the venvs without and with the plugin."""
     kedro_version = metadata.version("kedro")
-    without = _venv(work / "venv-without")
-    pip_without = [str(without / "python"), "-m", "pip", "install", "-q"]
-    _run([*pip_without, f"kedro=={kedro_version}"])
+    without = venv(work / "venv-without")
+    run([str(without / "python"), "-m", "pip", "install", "-q", f"kedro=={kedro_version}"])
     project = work / "spaceflights"
     if not project.exists():
-        _run(
+        run(
             [str(without / "kedro"), "new", "--starter", str(_starter_folder(starter)),
              "--name", "spaceflights", "--telemetry", "no"],
             cwd=work,
-            env=_env(),
+            env=bench_env(),
         )  # fmt: skip
     requirements = _requirements(project, work)
-    _run([*pip_without, "-r", str(requirements), f"kedro=={kedro_version}"])
-    constraints = work / "constraints.txt"
-    frozen = subprocess.run(
-        [str(without / "python"), "-m", "pip", "freeze"], capture_output=True, text=True, check=True
-    ).stdout
-    constraints.write_text(frozen)
-    with_plugin = _venv(work / "venv-with")
-    pip_with = [str(with_plugin / "python"), "-m", "pip", "install", "-q"]
-    _run([*pip_with, "-r", str(requirements), "-c", str(constraints)])
-    _run([*pip_with, "--force-reinstall", "--no-deps", str(plugin)])
-    _run([*pip_with, str(plugin), "-c", str(constraints)])  # the plugin's own dependencies
-    extra = set(_freeze_names(with_plugin)) - set(_freeze_names(without))
-    if "otel-kedro" not in extra:
-        raise SystemExit(f"the plugin is not installed in {with_plugin.parent}")
-    print(f"packages only in the plugin's venv: {', '.join(sorted(extra))}")
-    return project, without, with_plugin
-
-
-def _freeze_names(bin_folder: Path) -> list[str]:
-    out = subprocess.run(
-        [str(bin_folder / "python"), "-m", "pip", "list", "--format=freeze"],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    return [line.split("==")[0].lower().replace("_", "-") for line in out.splitlines() if line]
-
-
-def _children_cpu() -> float:
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
+    pair = build_pair(work, plugin, ["-r", str(requirements), f"kedro=={kedro_version}"])
+    return project, pair.without, pair.with_plugin
 
 
 def _timed(bin_folder: Path, project: Path, *args: str, cpu: list[float] | None = None) -> float:
     """Wall time of one ``kedro run``; its CPU time (user + system) is appended to ``cpu``."""
-    cpu_before = _children_cpu()
-    start = time.perf_counter()
-    _run([str(bin_folder / "kedro"), "run", *args], cwd=project, env=_env())
-    elapsed = time.perf_counter() - start
+    result = measured([str(bin_folder / "kedro"), "run", *args], cwd=project, env=bench_env())
     if cpu is not None:
-        cpu.append(_children_cpu() - cpu_before)
-    return elapsed
+        cpu.append(result.cpu_s)
+    return result.wall_s
 
 
 def measure(project: Path, without: Path, with_plugin: Path, pairs: int) -> None:
