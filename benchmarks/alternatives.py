@@ -152,6 +152,7 @@ class Side:
     name: str
     bin: Path
     command: list[str]
+    path: str = ""  # prepended to PATH (duct execs ``con-duct`` from PATH)
     projects: dict[str, Path] = field(default_factory=dict)
     wall: dict[str, list[float]] = field(default_factory=dict)
     cpu: dict[str, list[float]] = field(default_factory=dict)
@@ -310,6 +311,8 @@ def _tree_rss(pid: int, peak: list[int], done: threading.Event) -> None:
 
 def run_once(side: Side, project: str, env: dict[str, str], log: Path) -> tuple[float, ...]:
     """Wall s, CPU s, ru_maxrss MB and sampled tree RSS peak MB of one run, which must succeed."""
+    if side.path:
+        env = {**env, "PATH": f"{side.path}{os.pathsep}{env.get('PATH', '')}"}
     with log.open("wb") as out:
         start = time.perf_counter()
         child = subprocess.Popen(
@@ -340,7 +343,7 @@ def sides(bins: dict[str, Path]) -> list[Side]:
             command = [str(bins["duct"] / "duct"), str(bins["no plugin"] / "kedro"), "run"]
         else:
             command = [str(bins[name] / "kedro"), "run"]
-        made.append(Side(name, bins[name], command))
+        made.append(Side(name, bins[name], command, str(bins[name]) if name == "duct" else ""))
     return made
 
 
