@@ -64,7 +64,8 @@ ROOT = HERE.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(HERE))
 
-from partial_run import _freeze_names, _requirements, _run, _starter_folder, _venv  # noqa: E402
+from _venvs import freeze_names, run, venv  # noqa: E402
+from partial_run import _requirements, _starter_folder  # noqa: E402
 from tests.support.kedro_projects import chain_registry, write_project  # noqa: E402
 
 ALTERNATIVES = ("no plugin", "otel-kedro", "kedro-viz", "hand-written OTel", "duct")
@@ -189,17 +190,17 @@ def _env(proxy_port: int) -> dict[str, str]:
 
 
 def _pip(bin_folder: Path, *args: str) -> None:
-    _run([str(bin_folder / "python"), "-m", "pip", "install", "-q", *args])
+    run([str(bin_folder / "python"), "-m", "pip", "install", "-q", *args])
 
 
 def build_venvs(starter: Path, work: Path, plugin: Path) -> tuple[Path, dict[str, Path]]:
     """The spaceflights project (generated once) and each alternative's venv ``bin`` folder."""
     kedro_version = metadata.version("kedro")
-    base = _venv(work / _FOLDERS["no plugin"])
+    base = venv(work / _FOLDERS["no plugin"])
     _pip(base, f"kedro=={kedro_version}")
     project = work / "spaceflights"
     if not project.exists():
-        _run(
+        run(
             [str(base / "kedro"), "new", "--starter", str(_starter_folder(starter)),
              "--name", "spaceflights", "--telemetry", "no"],
             cwd=work,
@@ -218,7 +219,7 @@ def build_venvs(starter: Path, work: Path, plugin: Path) -> tuple[Path, dict[str
     )
     bins = {"no plugin": base}
     for name in ALTERNATIVES[1:]:
-        folder = _venv(work / _FOLDERS[name])
+        folder = venv(work / _FOLDERS[name])
         _pip(folder, "-r", str(requirements), "-c", str(constraints))
         if name == "otel-kedro":
             _pip(folder, "--force-reinstall", "--no-deps", str(plugin))
@@ -226,9 +227,9 @@ def build_venvs(starter: Path, work: Path, plugin: Path) -> tuple[Path, dict[str
         else:
             _pip(folder, *_PACKAGES[name], "-c", str(constraints))
         bins[name] = folder
-    baseline = set(_freeze_names(base))
+    baseline = set(freeze_names(base))
     for name in ALTERNATIVES[1:]:
-        extra = sorted(set(_freeze_names(bins[name])) - baseline)
+        extra = sorted(set(freeze_names(bins[name])) - baseline)
         print(f"{name}: {len(extra)} packages beyond the baseline: {', '.join(extra)}")
     return project, bins
 

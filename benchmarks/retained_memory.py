@@ -25,7 +25,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.support.kedro_projects import chain_registry, clean_env, write_project
+from tests.support.kedro_projects import chain_registry, clean_env, write_project  # noqa: E402
 
 _PROBE_HOOK = """
 import gc, os, tracemalloc
@@ -131,8 +131,10 @@ def main() -> None:
     delta = results[large][0].compare_to(results[small][0], "traceback")
     per = large - small
     total = sum(stat.size_diff for stat in delta)
-    print(f"\nretained with an otel_kedro/opentelemetry frame, {large} vs {small} nodes: "
-          f"{total / _MB:+.2f} MB, {total / per:+.0f} bytes per node; largest by traceback:")  # fmt: skip
+    print(
+        f"\nretained with an otel_kedro/opentelemetry frame, {large} vs {small} nodes: "
+        f"{total / _MB:+.2f} MB, {total / per:+.0f} bytes per node; largest by traceback:"
+    )
     for stat in sorted(delta, key=lambda s: -s.size_diff)[: args.top]:
         if stat.size_diff <= 0:
             break
@@ -142,7 +144,7 @@ def main() -> None:
             for frame in stat.traceback
         ]
         interesting = [f for f in frames if "otel_kedro" in f or "opentelemetry" in f]
-        print("    " + "\n    ".join((frames[-3:] + ["..."] + interesting[-4:])[::-1]))
+        print("    " + "\n    ".join([*frames[-3:], "...", *interesting[-4:]][::-1]))
 
 
 if __name__ == "__main__":
