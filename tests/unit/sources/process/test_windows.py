@@ -4,7 +4,6 @@ counter), so no peak is lost and an hour of five processes stays under 5 MB."""
 
 from __future__ import annotations
 
-import dataclasses
 import random
 from collections.abc import Iterator
 from pathlib import Path
@@ -182,7 +181,7 @@ def test_an_hour_of_five_processes_at_one_second_stays_under_5_mb(tmp_path: Path
         NodeUsageMeter(),
     )
     samples = [
-        dataclasses.replace(s, timestamp=s.timestamp - T0 + usage.started)
+        s._replace(timestamp=s.timestamp - T0 + usage.started)
         for s in run_samples(3600, 4, 1.0, seed=7)
     ]
     for sample in samples:
