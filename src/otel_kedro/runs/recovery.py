@@ -110,7 +110,7 @@ def complete_run(folder: Path, *, own_pid: int | None = None) -> Completion | No
     with _locked(folder) as locked:
         if not locked:
             return None
-        journal = read_journal(folder)
+        journal = read_journal(folder, skip_starts_of=own_pid)
         if journal is None:
             return None
         main = journal.run.pid if journal.run is not None else None
