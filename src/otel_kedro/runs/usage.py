@@ -42,6 +42,8 @@ if TYPE_CHECKING:
     from otel_kedro.sources.process.sampler import ProcessTreeSampler
 
 _EXIT_CODES: Final = {attr.RESULT_SUCCESS: 0, attr.RESULT_FAILURE: 1}
+# Duration points per metrics.jsonl line at the end of a run (about 300 kB of JSON).
+_POINTS_PER_LINE: Final = 1000
 
 
 class RunUsage:
@@ -178,9 +180,11 @@ class RunUsage:
         nodes the summary names.
         """
         from otel_kedro.runs.span_durations import record_other_processes
+        from otel_kedro.sources.kedro.durations import in_chunks
 
         own = self._tee.own_pids if self._tee is not None else {os.getpid()}
         record_other_processes(self._durations, self._traces, self._traces_offset, own)
         self._durations.decide(result)
-        self._write(self._durations.metrics())
+        for chunk in in_chunks(self._durations.metrics(), _POINTS_PER_LINE):
+            self._write(chunk)
         return self._durations.top_nodes()

@@ -27,7 +27,7 @@ import heapq
 import math
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Final, Literal
 
 from otel_kedro import attributes as keys
@@ -208,6 +208,28 @@ class KedroDurations:
                 data = Histogram(points, AggregationTemporality.CUMULATIVE)
                 result.append(Metric(name, _DESCRIPTIONS[name], "s", data))
         return result
+
+
+def in_chunks(metrics: Sequence[Metric], points: int) -> Iterator[list[Metric]]:
+    """``metrics`` as consecutive lists holding at most ``points`` data points each, a metric
+    split across lists where it has more: written one list per line, the end of a run of
+    thousands of nodes never encodes one document of every node's point at once.
+    """
+    chunk: list[Metric] = []
+    size = 0
+    for metric in metrics:
+        data = metric.data
+        all_points = list(data.data_points)
+        for start in range(0, len(all_points), points):
+            part = all_points[start : start + points]
+            if chunk and size + len(part) > points:
+                yield chunk
+                chunk, size = [], 0
+            smaller = dataclasses.replace(data, data_points=part)  # type: ignore[arg-type]
+            chunk.append(dataclasses.replace(metric, data=smaller))
+            size += len(part)
+    if chunk:
+        yield chunk
 
 
 def _point(

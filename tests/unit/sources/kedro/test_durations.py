@@ -29,7 +29,12 @@ from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 
 from otel_kedro import attributes as keys
 from otel_kedro.model.usage import NodeFigure
-from otel_kedro.sources.kedro.durations import DURATION_BUCKETS, TOP_NODES, KedroDurations
+from otel_kedro.sources.kedro.durations import (
+    DURATION_BUCKETS,
+    TOP_NODES,
+    KedroDurations,
+    in_chunks,
+)
 from tests.support.usage_samples import T0, ns
 
 NODE_VALUES = (0.004, 0.3, 0.5, 0.5000001, 42.0)
@@ -277,3 +282,28 @@ def test_the_global_meter_provider_is_left_alone() -> None:
     durations.record_run("__default__", 1.0, keys.RESULT_SUCCESS)
     assert durations.metrics()
     assert otel_metrics.get_meter_provider() is provider
+
+
+@given(
+    nodes=st.integers(min_value=0, max_value=60),
+    datasets=st.integers(min_value=0, max_value=5),
+    points=st.integers(min_value=1, max_value=25),
+)
+def test_chunks_hold_every_point_once_and_never_more_than_asked(
+    nodes: int, datasets: int, points: int
+) -> None:
+    """The end of a run writes its histograms in lines of at most ``points`` points: together
+    they hold every point of every metric, once, in order, under the metric's own name."""
+    recorded = KedroDurations()
+    for index in range(nodes):
+        recorded.record_node(f"n{index}", 0.5, "success")
+    for index in range(datasets):
+        recorded.record_dataset("load", f"pkg.Type{index}", 0.1)
+    metrics = recorded.metrics(now=T0)
+    chunks = list(in_chunks(metrics, points))
+    assert all(sum(len(m.data.data_points) for m in chunk) <= points for chunk in chunks)
+    assert all(chunk for chunk in chunks)
+    for metric in metrics:
+        parts = [m for chunk in chunks for m in chunk if m.name == metric.name]
+        assert {(m.description, m.unit) for m in parts} == {(metric.description, metric.unit)}
+        assert [p for m in parts for p in m.data.data_points] == list(metric.data.data_points)
