@@ -66,7 +66,7 @@ sys.path.insert(0, str(HERE))
 
 from _venvs import freeze_names, run, venv  # noqa: E402
 from partial_run import _requirements, _starter_folder  # noqa: E402
-from tests.support.kedro_projects import chain_registry, write_project  # noqa: E402
+from tests.support.kedro_projects import write_chain_project  # noqa: E402
 
 ALTERNATIVES = ("no plugin", "otel-kedro", "kedro-viz", "hand-written OTel", "duct")
 _FOLDERS = {
@@ -275,10 +275,7 @@ def _project_copies(work: Path, spaceflights: Path, nodes: int) -> dict[str, dic
         if folder.exists():
             shutil.rmtree(folder)
         folder.mkdir(parents=True)
-        chain = write_project(folder, "chain", chain_registry(nodes))
-        (chain / "conf" / "base" / "catalog.yml").write_text(
-            "d0:\n  type: MemoryDataset\n  data: 0\n"
-        )
+        chain = write_chain_project(folder, nodes)
         flights = folder / "spaceflights"
         shutil.copytree(spaceflights, flights)
         if name == "hand-written OTel":

@@ -26,14 +26,14 @@ import argparse
 import json
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.support.kedro_projects import BIN, chain_registry, clean_env, write_project
+from _venvs import measured, run
+from tests.support.kedro_projects import BIN, clean_env, write_chain_project
 
 _SITECUSTOMIZE = """
 import atexit, functools, json, os, time
@@ -94,26 +94,6 @@ def _report():
 """
 
 
-def _run(project: Path, env: dict[str, str]) -> None:
-    subprocess.run(
-        [str(BIN / "kedro"), "run"], cwd=project, env=env, check=True, capture_output=True
-    )
-
-
-def _process_cpu(project: Path, env: dict[str, str]) -> float:
-    process = subprocess.Popen(
-        [str(BIN / "kedro"), "run"],
-        cwd=project,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    _, status, usage = os.wait4(process.pid, 0)
-    if status != 0:
-        raise SystemExit(f"kedro run failed with status {status}")
-    return usage.ru_utime + usage.ru_stime
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--nodes", type=int, default=500)
@@ -122,10 +102,7 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
-        project = write_project(root, "chain", chain_registry(args.nodes))
-        (project / "conf" / "base" / "catalog.yml").write_text(
-            "d0:\n  type: MemoryDataset\n  data: 0\n"
-        )
+        project = write_chain_project(root, args.nodes)
         site = root / "site"
         site.mkdir()
         (site / "sitecustomize.py").write_text(_SITECUSTOMIZE)
@@ -136,12 +113,13 @@ def main() -> None:
         if args.detail:
             env["_HOOK_COSTS_DETAIL"] = "1"
         disabled = clean_env(OTEL_SDK_DISABLED="true", PYTHONPATH=src)
-        _run(project, env)  # warm caches and byte code; not counted
+        kedro_run = [str(BIN / "kedro"), "run"]
+        run(kedro_run, cwd=project, env=env)  # warm caches and byte code; not counted
         out.unlink()
         off = []
         for _ in range(args.runs):
-            _run(project, env)
-            off.append(_process_cpu(project, disabled))
+            run(kedro_run, cwd=project, env=env)
+            off.append(measured(kedro_run, cwd=project, env=disabled).cpu_s)
         runs = [json.loads(line) for line in out.read_text().splitlines()]
     total_cpu = statistics.median(run.pop("process CPU")[1] for run in runs) / 1e9
     labels = sorted({k for run in runs for k in run}, key=lambda k: -runs[0].get(k, [0, 0])[1])

@@ -29,7 +29,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.support.kedro_projects import BIN, chain_registry, clean_env, write_project
+from tests.support.kedro_projects import BIN, clean_env, write_chain_project
 from tests.unit.sources.process.test_windows import run_samples
 
 from otel_kedro import attributes as attr
@@ -44,10 +44,7 @@ from otel_kedro.sources.resource import build_resource
 
 
 def _run(root: Path, nodes: int, runner: str) -> Path:
-    project = write_project(root, f"chain{nodes}_{runner.lower()}", chain_registry(nodes))
-    (project / "conf" / "base" / "catalog.yml").write_text(
-        "d0:\n  type: MemoryDataset\n  data: 0\n"
-    )
+    project = write_chain_project(root, nodes, f"chain{nodes}_{runner.lower()}")
     start = time.perf_counter()
     subprocess.run([str(BIN / "kedro"), "run", "--runner", runner], cwd=project, env=clean_env(),
                    check=True, capture_output=True)  # fmt: skip

@@ -20,7 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.support.kedro_projects import BIN, chain_registry, clean_env, write_project
+from tests.support.kedro_projects import BIN, clean_env, write_chain_project
 
 _IMPORT_PROBE = """
 import time
@@ -41,10 +41,7 @@ def _timed_run(project: Path, env: dict[str, str]) -> float:
 
 def run_overhead(nodes: int, repeats: int) -> None:
     with tempfile.TemporaryDirectory() as tmp:
-        project = write_project(Path(tmp), "chain", chain_registry(nodes))
-        (project / "conf" / "base" / "catalog.yml").write_text(
-            "d0:\n  type: MemoryDataset\n  data: 0\n"
-        )
+        project = write_chain_project(Path(tmp), nodes)
         enabled, disabled = clean_env(), clean_env(OTEL_SDK_DISABLED="true")
         _timed_run(project, enabled)  # warm file caches and byte-code once
         on: list[float] = []

@@ -25,7 +25,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.support.kedro_projects import chain_registry, clean_env, write_project  # noqa: E402
+from tests.support.kedro_projects import clean_env, write_chain_project  # noqa: E402
 
 _PROBE_HOOK = """
 import gc, os, tracemalloc
@@ -81,10 +81,7 @@ _MB = 1024 * 1024
 
 
 def _project(work: Path, nodes: int) -> Path:
-    project = write_project(work / f"chain-{nodes}", "chain", chain_registry(nodes))
-    (project / "conf" / "base" / "catalog.yml").write_text(
-        "d0:\n  type: MemoryDataset\n  data: 0\n"
-    )
+    project = write_chain_project(work / f"chain-{nodes}", nodes)
     (project / "src" / "chain" / "settings.py").write_text(textwrap.dedent(_PROBE_HOOK))
     return project
 

@@ -40,7 +40,7 @@ from _venvs import ROOT, VenvPair, bench_env, build_pair
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "src"))
 
-from tests.support.kedro_projects import chain_registry, write_project
+from tests.support.kedro_projects import write_chain_project
 
 # Runs ``kedro`` as its console script does, and writes the process's own maximum RSS (bytes)
 # to the file named first at exit: registered before anything else, it runs after every other
@@ -94,10 +94,7 @@ def chain_project(work: Path, nodes: int) -> Path:
     project = folder / "chain"
     if not (project / "pyproject.toml").is_file():
         shutil.rmtree(folder, ignore_errors=True)
-        project = write_project(folder, "chain", chain_registry(nodes))
-        (project / "conf" / "base" / "catalog.yml").write_text(
-            "d0:\n  type: MemoryDataset\n  data: 0\n"
-        )
+        project = write_chain_project(folder, nodes)
     return project
 
 

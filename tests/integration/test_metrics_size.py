@@ -11,11 +11,10 @@ import pytest
 
 from otel_kedro import attributes as keys
 from tests.support.kedro_projects import (
-    chain_registry,
     clean_env,
     run_folders,
     run_kedro,
-    write_project,
+    write_chain_project,
 )
 from tests.support.otlp_metrics import attrs, metrics_by_name, number_points, read_requests
 
@@ -29,11 +28,7 @@ DATASET_TYPES = (
 
 
 def chain(root: Path, nodes: int) -> Path:
-    project = write_project(root, f"chain{nodes}", chain_registry(nodes))
-    (project / "conf" / "base" / "catalog.yml").write_text(
-        "d0:\n  type: MemoryDataset\n  data: 0\n"
-    )
-    return project
+    return write_chain_project(root, nodes, f"chain{nodes}")
 
 
 def run(project: Path, *args: str, **env: str) -> Path:

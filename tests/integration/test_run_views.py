@@ -21,10 +21,9 @@ from otel_kedro.testing import CapturedRun, run_session
 from tests.support.kedro_projects import (
     BIN,
     EXAMPLE_NODES,
-    chain_registry,
     clean_env,
     copy_example,
-    write_project,
+    write_chain_project,
 )
 
 DATA_PROCESSING = {"check_quality", "clean_sales", "add_features", "aggregate_daily"}
@@ -271,10 +270,7 @@ class TestReportAtTheEndOfARun:
         """
         monkeypatch.setenv("KEDRO_DISABLE_TELEMETRY", "1")
         monkeypatch.delenv("OTEL_KEDRO_REPORT", raising=False)
-        project = write_project(tmp_path, "long_chain", chain_registry(120))
-        (project / "conf" / "base" / "catalog.yml").write_text(
-            "d0:\n  type: MemoryDataset\n  data: 0\n"
-        )
+        project = write_chain_project(tmp_path, 120, "long_chain")
         captured = run_session(project, tmp_path / "runs")
         assert (captured.folder / "traces.jsonl").stat().st_size > AUTOMATIC_REPORT_MAX_BYTES
         assert not (captured.folder / "report.html").exists()

@@ -133,6 +133,16 @@ def chain_registry(nodes: int) -> str:
         """
 
 
+def write_chain_project(root: Path, nodes: int, package: str = "chain") -> Path:
+    """A project whose default pipeline is a chain of ``nodes`` trivial nodes, its first input
+    ``d0`` a memory dataset holding 0 (for overhead and scale measurements)."""
+    project = write_project(root, package, chain_registry(nodes))
+    (project / "conf" / "base" / "catalog.yml").write_text(
+        "d0:\n  type: MemoryDataset\n  data: 0\n"
+    )
+    return project
+
+
 def layered_registry(nodes: int, width: int) -> str:
     """Registry source for ``nodes`` trivial nodes in layers of ``width``: each node reads two
     outputs of the layer before it (a pipeline shaped like a real one, for the report's scale).
