@@ -15,22 +15,9 @@ from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 from opentelemetry.trace import TraceFlags
 
 from otel_kedro.exporters.log_lines import logs_request_line
+from tests.support.attribute_values import ARRAYS, SCALARS, TEXT
 
-_text = st.text(max_size=12)
-_scalar = st.one_of(
-    _text,
-    st.booleans(),
-    st.integers(min_value=-(2**63), max_value=2**63 - 1),
-    st.floats(allow_nan=True, allow_infinity=True),
-)
-_value = st.one_of(
-    _scalar,
-    st.lists(_text, max_size=3),
-    st.lists(st.integers(min_value=-(2**63), max_value=2**63 - 1), max_size=3),
-    st.lists(st.floats(allow_nan=False), max_size=3),
-    st.dictionaries(_text, _text, max_size=2),
-    st.binary(max_size=4),
-)
+_value = st.one_of(SCALARS, ARRAYS, st.dictionaries(TEXT, TEXT, max_size=2), st.binary(max_size=4))
 _resources = [Resource({"service.name": "kedro", "process.pid": 7}), Resource({}, "https://r")]
 _scopes = [
     None,
@@ -50,8 +37,8 @@ def records(draw: st.DrawFn) -> ReadableLogRecord:
         trace_flags=TraceFlags(draw(st.sampled_from([0, 1]))),
         severity_text=draw(st.sampled_from([None, "", "INFO", "WARN"])),
         severity_number=draw(st.sampled_from([None, *SeverityNumber])),
-        body=draw(st.one_of(st.none(), _text, _value)),
-        attributes=draw(st.dictionaries(_text, _value, max_size=4)),
+        body=draw(st.one_of(st.none(), TEXT, _value)),
+        attributes=draw(st.dictionaries(TEXT, _value, max_size=4)),
         event_name=draw(st.sampled_from([None, "", "kedro.event"])),
     )
     return ReadableLogRecord(

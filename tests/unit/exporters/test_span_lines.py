@@ -15,22 +15,10 @@ from opentelemetry.trace import Link, SpanContext, SpanKind, Status, StatusCode,
 from opentelemetry.trace.span import TraceState
 
 from otel_kedro.exporters.span_lines import SpanLineEncoder, SpanLineExporter
+from tests.support.attribute_values import ARRAYS, SCALARS, TEXT
 
-_text = st.text(max_size=12)
-_scalar = st.one_of(
-    _text,
-    st.booleans(),
-    st.integers(min_value=-(2**63), max_value=2**63 - 1),
-    st.floats(allow_nan=True, allow_infinity=True),
-)
-_value = st.one_of(
-    _scalar,
-    st.lists(_text, max_size=3),
-    st.lists(st.integers(min_value=-(2**63), max_value=2**63 - 1), max_size=3),
-    st.lists(st.floats(allow_nan=False), max_size=3),
-    st.lists(st.booleans(), max_size=3),
-)
-_attributes = st.dictionaries(_text, _value, max_size=5)
+_value = st.one_of(SCALARS, ARRAYS, st.lists(st.booleans(), max_size=3))
+_attributes = st.dictionaries(TEXT, _value, max_size=5)
 _ids = st.integers(min_value=1, max_value=2**64 - 1)
 
 
@@ -51,7 +39,7 @@ def spans(draw: st.DrawFn) -> ReadableSpan:
     )
     start = draw(st.integers(min_value=0, max_value=2**63 - 1))
     code = draw(st.sampled_from(list(StatusCode)))
-    description = draw(_text) if code is StatusCode.ERROR else None
+    description = draw(TEXT) if code is StatusCode.ERROR else None
     scope = draw(
         st.sampled_from(
             [
@@ -62,7 +50,7 @@ def spans(draw: st.DrawFn) -> ReadableSpan:
         )
     )
     return ReadableSpan(
-        name=draw(_text),
+        name=draw(TEXT),
         context=SpanContext(trace_id, draw(_ids), False, flags, state),
         parent=parent,
         resource=draw(
@@ -72,7 +60,7 @@ def spans(draw: st.DrawFn) -> ReadableSpan:
         ),
         attributes=draw(_attributes),
         events=[
-            Event(draw(_text), draw(_attributes), draw(st.integers(0, 2**63 - 1)))
+            Event(draw(TEXT), draw(_attributes), draw(st.integers(0, 2**63 - 1)))
             for _ in range(draw(st.integers(0, 2)))
         ],
         links=links,
