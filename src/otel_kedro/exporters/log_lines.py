@@ -54,14 +54,24 @@ def _record_dict(readable: ReadableLogRecord) -> dict[str, Any]:
 
 
 def _fast_request(batch: Sequence[ReadableLogRecord]) -> dict[str, Any]:
-    groups: dict[int, tuple[Any, dict[Any, list[dict[str, Any]]]]] = {}
+    # Grouped by equal resources, as the reference encoder groups them, without hashing one per
+    # record (a Resource's hash serialises its attributes): each new object is compared with
+    # the few groups there are.
+    groups: list[tuple[Any, dict[Any, list[dict[str, Any]]]]] = []
+    by_object: dict[int, dict[Any, list[dict[str, Any]]]] = {}
     for readable in batch:
         resource = readable.resource
+        scopes = by_object.get(id(resource))
+        if scopes is None:
+            scopes = next((found for known, found in groups if known == resource), None)
+            if scopes is None:
+                scopes = {}
+                groups.append((resource, scopes))
+            by_object[id(resource)] = scopes
         scope = readable.instrumentation_scope or None
-        _, scopes = groups.setdefault(id(resource), (resource, {}))
         scopes.setdefault(scope, []).append(_record_dict(readable))
     resource_logs = []
-    for resource, scopes in groups.values():
+    for resource, scopes in groups:
         scope_logs = []
         for scope, records in scopes.items():
             entry: dict[str, Any] = {"scope": scope_dict(scope), "logRecords": records}

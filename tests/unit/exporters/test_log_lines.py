@@ -18,7 +18,12 @@ from otel_kedro.exporters.log_lines import logs_request_line
 from tests.support.attribute_values import ARRAYS, SCALARS, TEXT
 
 _value = st.one_of(SCALARS, ARRAYS, st.dictionaries(TEXT, TEXT, max_size=2), st.binary(max_size=4))
-_resources = [Resource({"service.name": "kedro", "process.pid": 7}), Resource({}, "https://r")]
+# The first two are equal but distinct objects: the reference encoder groups them as one.
+_resources = [
+    Resource({"service.name": "kedro", "process.pid": 7}),
+    Resource({"service.name": "kedro", "process.pid": 7}),
+    Resource({}, "https://r"),
+]
 _scopes = [
     None,
     InstrumentationScope("otel_kedro", "0.1"),
