@@ -65,7 +65,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(HERE))
 
 from _venvs import freeze_names, run, venv  # noqa: E402
-from partial_run import _requirements, _starter_folder  # noqa: E402
+from partial_run import _requirements, spaceflights_project  # noqa: E402
 from tests.support.kedro_projects import write_chain_project  # noqa: E402
 
 ALTERNATIVES = ("no plugin", "otel-kedro", "kedro-viz", "hand-written OTel", "duct")
@@ -198,14 +198,7 @@ def build_venvs(starter: Path, work: Path, plugin: Path) -> tuple[Path, dict[str
     kedro_version = metadata.version("kedro")
     base = venv(work / _FOLDERS["no plugin"])
     _pip(base, f"kedro=={kedro_version}")
-    project = work / "spaceflights"
-    if not project.exists():
-        run(
-            [str(base / "kedro"), "new", "--starter", str(_starter_folder(starter)),
-             "--name", "spaceflights", "--telemetry", "no"],
-            cwd=work,
-            env=_env(_refused_port()),
-        )  # fmt: skip
+    project = spaceflights_project(starter, work, base, _env(_refused_port()))
     requirements = _requirements(project, work)
     _pip(base, "-r", str(requirements), f"kedro=={kedro_version}")
     constraints = work / "constraints.txt"

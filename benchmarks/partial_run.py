@@ -65,19 +65,25 @@ def _requirements(project: Path, work: Path) -> Path:
     return path
 
 
+def spaceflights_project(starter: Path, work: Path, kedro_bin: Path, env: dict[str, str]) -> Path:
+    """``work/spaceflights``, generated once from the starter by the ``kedro`` in ``kedro_bin``."""
+    project = work / "spaceflights"
+    if not project.exists():
+        run(
+            [str(kedro_bin / "kedro"), "new", "--starter", str(_starter_folder(starter)),
+             "--name", "spaceflights", "--telemetry", "no"],
+            cwd=work,
+            env=env,
+        )  # fmt: skip
+    return project
+
+
 def build(starter: Path, work: Path, plugin: Path) -> tuple[Path, Path, Path]:
     """The project and the bin folders of the venvs without and with the plugin."""
     kedro_version = metadata.version("kedro")
     without = venv(work / "venv-without")
     run([str(without / "python"), "-m", "pip", "install", "-q", f"kedro=={kedro_version}"])
-    project = work / "spaceflights"
-    if not project.exists():
-        run(
-            [str(without / "kedro"), "new", "--starter", str(_starter_folder(starter)),
-             "--name", "spaceflights", "--telemetry", "no"],
-            cwd=work,
-            env=bench_env(),
-        )  # fmt: skip
+    project = spaceflights_project(starter, work, without, bench_env())
     requirements = _requirements(project, work)
     pair = build_pair(work, plugin, ["-r", str(requirements), f"kedro=={kedro_version}"])
     return project, pair.without, pair.with_plugin
