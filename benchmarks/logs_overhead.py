@@ -2,7 +2,7 @@
 
 Per record: N ``logger.info`` calls with arguments, inside a node span, through a logger whose
 console handler writes to /dev/null (as Kedro's does to a terminal), with and without the run's
-log capture (the SDK LoggingHandler, the files chain, the batching JSON Lines writer); the
+log capture (its translation, the files chain, the batching JSON Lines writer); the
 "with" figures include the final flush, so the writer thread's encoding is counted too. Both
 wall time and process CPU time (all threads), because on a shared machine wall time mostly
 measures the neighbours. Alternating rounds, medians.

@@ -47,6 +47,8 @@ class _Process:
         """The composition root (OpenTelemetry is imported here), or None when disabled."""
         if sdk_disabled(os.environ):
             return None
+        if self._root is not None:  # every hook asks: no lock once it exists
+            return self._root
         recorder = self.recorder()
         with self._lock:
             if self._root is None:

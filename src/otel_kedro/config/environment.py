@@ -84,7 +84,10 @@ def sdk_disabled(environ: Mapping[str, str]) -> bool:
     A value the parser rejects (or none) means "not disabled", as the OpenTelemetry
     specification says for invalid booleans.
     """
+    value = environ.get(OTEL_SDK_DISABLED)
+    if not value:  # the usual case, asked before every hook: no parsing, no exception
+        return False
     try:
-        return parse_bool(environ.get(OTEL_SDK_DISABLED, ""))
+        return parse_bool(value)
     except ValueError:
         return False

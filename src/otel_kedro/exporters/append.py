@@ -14,7 +14,6 @@ import json
 import os
 import sys
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 if sys.platform != "win32":
@@ -37,6 +36,7 @@ class AtomicAppendStream(io.TextIOBase):
         self._fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o644)
         self._pending: list[str] = []
         self._lock = threading.Lock()
+        self._released = False  # set under the lock, so no append races the descriptor's close
         self.failure: OSError | None = None
 
     @property
@@ -57,6 +57,8 @@ class AtomicAppendStream(io.TextIOBase):
     def append(self, text: str) -> bool:
         """Write ``text`` (whole lines) and flush it; whether it reached the file."""
         with self._lock:
+            if self._released:
+                return False
             self._pending.append(text)
             return self._flush_locked()
 
@@ -66,20 +68,24 @@ class AtomicAppendStream(io.TextIOBase):
             self._flush_locked()
 
     def _flush_locked(self) -> bool:
-        if not self._pending or self.closed:
-            return not self._pending
-        data = "".join(self._pending).encode("utf-8")
-        self._pending.clear()
-        with _exclusive(self._fd):
-            start = os.fstat(self._fd).st_size
-            try:
-                view = memoryview(data)
-                while view:
-                    written = os.write(self._fd, view)
-                    view = view[written:]
-            except OSError as error:
-                self._failed(start, error)
-                return False
+        pending = self._pending
+        if not pending or self._released:
+            return not pending
+        data = (pending[0] if len(pending) == 1 else "".join(pending)).encode("utf-8")
+        pending.clear()
+        descriptor = self._fd
+        _lock_exclusive(descriptor)
+        written = 0
+        try:
+            while written < len(data):
+                written += os.write(descriptor, memoryview(data)[written:] if written else data)
+        except OSError as error:
+            # Appending under the lock: the file grew by exactly what this flush wrote (a
+            # write that fails writes nothing), so its size before the flush is known.
+            self._failed(os.fstat(descriptor).st_size - written, error)
+            return False
+        finally:
+            _unlock(descriptor)
         return True
 
     def _failed(self, start: int, error: OSError) -> None:
@@ -101,10 +107,12 @@ class AtomicAppendStream(io.TextIOBase):
 
     def close(self) -> None:
         """Flush and release the descriptor."""
-        if self.closed:
-            return
-        self.flush()
-        os.close(self._fd)
+        with self._lock:
+            if self._released:
+                return
+            self._flush_locked()
+            self._released = True
+            os.close(self._fd)
         super().close()
 
 
@@ -117,15 +125,16 @@ def write_failure(path: Path) -> OSError | None:
     return _failures.get(str(path))
 
 
-@contextlib.contextmanager
-def _exclusive(descriptor: int) -> Iterator[None]:
-    if sys.platform == "win32":  # pragma: no cover - threads are still serialised
-        yield
-        return
-    fcntl.flock(descriptor, fcntl.LOCK_EX)
-    try:
-        yield
-    finally:
+def _lock_exclusive(descriptor: int) -> None:
+    """Take the file's ``flock`` (a plain function, not a context manager: every span and
+    journal line goes through here).
+    """
+    if sys.platform != "win32":  # on Windows, threads are still serialised by the stream
+        fcntl.flock(descriptor, fcntl.LOCK_EX)
+
+
+def _unlock(descriptor: int) -> None:
+    if sys.platform != "win32":
         fcntl.flock(descriptor, fcntl.LOCK_UN)
 
 

@@ -98,8 +98,12 @@ def run_line(record: RunRecord) -> str:
     return _line({"run": dataclasses.asdict(record)})
 
 
+_ENCODE: Final = json.JSONEncoder(separators=(",", ":")).encode  # json.dumps with options
+# builds an encoder per call
+
+
 def _line(document: dict[str, Any]) -> str:
-    return json.dumps(document, separators=(",", ":")) + "\n"
+    return _ENCODE(document) + "\n"
 
 
 def read_journal(folder: Path, *, skip_starts_of: int | None = None) -> Journal | None:

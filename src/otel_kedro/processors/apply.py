@@ -18,7 +18,6 @@ from typing import TypeVar
 
 from opentelemetry.attributes import BoundedAttributes
 from opentelemetry.sdk._logs import ReadableLogRecord
-from opentelemetry.sdk._logs.export import LogRecordExporter, LogRecordExportResult
 from opentelemetry.sdk.metrics.export import (
     ExponentialHistogram,
     Gauge,
@@ -38,6 +37,7 @@ from opentelemetry.sdk.util import BoundedList
 from opentelemetry.trace import Link, Status
 from opentelemetry.util.types import AttributeValue
 
+from otel_kedro.model.log_record import CapturedLog
 from otel_kedro.processors.chain import Chain
 
 
@@ -296,34 +296,21 @@ def process_log(record: ReadableLogRecord, chain: Chain, resource: Resource) -> 
     )
 
 
+def process_captured_log(record: CapturedLog, chain: Chain) -> CapturedLog:
+    """A captured record with the chain applied to its body and attributes (the record
+    itself when nothing changed); the run's resource is processed once, apart.
+    """
+    attributes = chain.attributes(record.attributes)
+    body = _process_body(record.body, chain)
+    if body == record.body and _unchanged(attributes, record.attributes):
+        return record
+    return record._replace(body=body, attributes=attributes)
+
+
 def apply_to_logs(records: Sequence[ReadableLogRecord], chain: Chain) -> list[ReadableLogRecord]:
     """Every log record through the chain (each distinct resource processed once)."""
     resources = _ResourceCache(chain)
     return [process_log(record, chain, resources(record.resource)) for record in records]
-
-
-class ProcessedLogExporter(LogRecordExporter):
-    """Applies a chain to each log record, then hands the batch to the wrapped exporter."""
-
-    def __init__(self, exporter: LogRecordExporter, chain: Chain) -> None:
-        self._exporter = exporter
-        self._chain = chain
-        self._resources = _ResourceCache(chain)
-
-    def export(self, batch: Sequence[ReadableLogRecord]) -> LogRecordExportResult:
-        """Process, then export."""
-        processed = [
-            process_log(record, self._chain, self._resources(record.resource)) for record in batch
-        ]
-        return self._exporter.export(processed)
-
-    def shutdown(self) -> None:
-        """Shut the wrapped exporter down."""
-        self._exporter.shutdown()  # type: ignore[no-untyped-call]
-
-    def force_flush(self, timeout_millis: int = 30_000) -> bool:
-        """Flush the wrapped exporter."""
-        return self._exporter.force_flush(timeout_millis)
 
 
 class ProcessedSpanExporter(SpanExporter):

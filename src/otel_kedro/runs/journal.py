@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import threading
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -63,18 +62,13 @@ class SpanJournal:
         self._pid = os.getpid()
         self._started = start_time(self._pid) or time.time()
         self._stream = AtomicAppendStream(folder / INFLIGHT_FILE)
-        self._lock = threading.Lock()
         self._resource: Resource | None = None
         self._seen: dict[str, float] = {}
         self._peaks: dict[str, int] = {}
 
     def _append(self, text: str) -> None:
         try:
-            with self._lock:
-                if self._stream.closed:
-                    return
-                self._stream.write(text)
-                self._stream.flush()
+            self._stream.append(text)  # a closed stream (the run ended) writes nothing
         except OSError as error:
             warn_once(
                 f"cannot write {self._folder / INFLIGHT_FILE} ({error.strerror or error}); a "
@@ -140,8 +134,7 @@ class SpanJournal:
 
     def close(self) -> None:
         """Release the journal (it stays on disk until the run is closed or completed)."""
-        with self._lock:
-            self._stream.close()
+        self._stream.close()
 
 
 class WriteThroughProcessor(SpanProcessor):

@@ -1,52 +1,122 @@
 """Wires each run's log records (a source) through the files chain to ``logs.jsonl``.
 
-Per run: an SDK ``LoggerProvider`` with the run's resource and one processor, a
-``ProcessedLogExporter`` (the one privacy runner, files chain) over the JSON Lines writer. The
-main process batches (records are on disk when the run ends); a ParallelRunner worker writes
-each record as it is emitted, because pool workers leave through ``os._exit`` with no final
+Per run: the capture translates each record on the thread that logs it (a few microseconds)
+and queues it; the files chain and the encoding run on one writer thread, which appends a line
+of up to 512 records when that many are waiting and at least every 2 s, and everything left when
+the run finishes (records are on disk when the run ends). A ParallelRunner worker writes each
+record as it is emitted instead, because pool workers leave through ``os._exit`` with no final
 flush. Remote delivery reads ``logs.jsonl`` back afterwards, like the traces.
 """
 
 from __future__ import annotations
 
+import collections
 import logging
 import os
 import threading
 from typing import TYPE_CHECKING
 
 from otel_kedro.diagnostics import warn_once
-from otel_kedro.exporters.logs_file import logs_exporter
-from otel_kedro.processors.apply import ProcessedLogExporter
+from otel_kedro.exporters.logs_file import LogsFile
+from otel_kedro.processors.apply import apply_to_resource, process_captured_log
 from otel_kedro.sources.kedro.logs import LogCapture
 
 if TYPE_CHECKING:
     from opentelemetry.context import Context
-    from opentelemetry.sdk._logs import LoggerProvider
     from opentelemetry.sdk.resources import Resource
 
+    from otel_kedro.model.log_record import CapturedLog
     from otel_kedro.processors.chain import Chain
     from otel_kedro.runs.tracing import Destination, TracingPipeline
     from otel_kedro.sources.kedro.nodes import NodeTracker
 
 # Records a run may queue before the writer catches up (a chatty run logs thousands a second).
 _MAX_QUEUE = 65_536
-_BATCH_DELAY_MS = 2_000
+_BATCH = 512
+_BATCH_DELAY_S = 2.0
+
+
+class _RunLogWriter:
+    """One run's records: through the files chain into its ``logs.jsonl``, in batches from a
+    writer thread, or each as it comes when ``worker``.
+    """
+
+    def __init__(
+        self, destination: Destination, chain: Chain, resource: Resource, *, worker: bool
+    ) -> None:
+        self._file = LogsFile(destination.folder, apply_to_resource(resource, chain))
+        self._chain = chain
+        self._queue: collections.deque[CapturedLog] = collections.deque()
+        self._drain_lock = threading.Lock()
+        self._wake = threading.Event()
+        self._closing = False
+        self._dropped = 0
+        self._thread: threading.Thread | None = None
+        if not worker:
+            self._thread = threading.Thread(target=self._run, name="otel-kedro-logs", daemon=True)
+            self._thread.start()
+
+    def add(self, record: CapturedLog) -> None:
+        """Queue one record (the capture's sink, on the logging thread)."""
+        if self._thread is None:
+            self._write([record])
+            return
+        queue = self._queue
+        if len(queue) >= _MAX_QUEUE:
+            self._dropped += 1
+            return
+        queue.append(record)
+        if len(queue) >= _BATCH:
+            self._wake.set()
+
+    def _run(self) -> None:
+        while not self._closing:
+            self._wake.wait(_BATCH_DELAY_S)
+            self._wake.clear()
+            self._drain()
+
+    def _drain(self) -> None:
+        with self._drain_lock:
+            queue = self._queue
+            while queue:
+                take = min(len(queue), _BATCH)
+                self._write([queue.popleft() for _ in range(take)])
+
+    def _write(self, records: list[CapturedLog]) -> None:
+        try:
+            self._file.write([process_captured_log(record, self._chain) for record in records])
+        except Exception as error:  # noqa: BLE001 - the run goes on without these records
+            warn_once(f"cannot write this run's log records ({error!r}).")
+
+    def close(self) -> None:
+        """Write what is queued and close the file."""
+        self._closing = True
+        if self._thread is not None:
+            self._wake.set()
+            self._thread.join()
+        self._drain()
+        self._file.close()
+        if self._dropped:
+            warn_once(
+                f"{self._dropped} log records of this run were not recorded: more than "
+                f"{_MAX_QUEUE} waited to be written at once."
+            )
 
 
 class RunLogs:
-    """The log capture of this process and the log pipeline of each of its runs."""
+    """The log capture of this process and the log writer of each of its runs."""
 
     def __init__(self, tracing: TracingPipeline, nodes: NodeTracker) -> None:
         self._nodes = nodes
         self._capture = LogCapture(
             tracing.destination_of, nodes.context_on_thread, nodes.loading_on_thread
         )
-        self._providers: dict[Destination, LoggerProvider] = {}
+        self._writers: dict[Destination, _RunLogWriter] = {}
         self._lock = threading.Lock()
         os.register_at_fork(after_in_child=self._reset_after_fork)
 
     def _reset_after_fork(self) -> None:
-        self._providers = {}
+        self._writers = {}  # the parent's writer threads do not exist in a forked child
         self._lock = threading.Lock()
 
     def start(  # noqa: PLR0913 - the parts of one run's log pipeline
@@ -60,23 +130,11 @@ class RunLogs:
         worker: bool = False,
     ) -> None:
         """Capture the run's records at ``level`` and above into its folder's ``logs.jsonl``."""
-        from opentelemetry.sdk._logs import LoggerProvider, LogRecordProcessor
-        from opentelemetry.sdk._logs.export import BatchLogRecordProcessor, SimpleLogRecordProcessor
-
         try:
-            exporter = ProcessedLogExporter(logs_exporter(destination.folder), chain)
-            processor: LogRecordProcessor = (
-                SimpleLogRecordProcessor(exporter)
-                if worker
-                else BatchLogRecordProcessor(
-                    exporter, schedule_delay_millis=_BATCH_DELAY_MS, max_queue_size=_MAX_QUEUE
-                )
-            )
-            provider = LoggerProvider(resource=resource, shutdown_on_exit=False)
-            provider.add_log_record_processor(processor)
+            writer = _RunLogWriter(destination, chain, resource, worker=worker)
             with self._lock:
-                self._providers[destination] = provider
-            self._capture.add(destination, run_context, provider, logging.getLevelName(level))
+                self._writers[destination] = writer
+            self._capture.add(destination, run_context, writer.add, logging.getLevelName(level))
         except Exception as error:  # noqa: BLE001 - the run goes on without its log records
             warn_once(f"cannot record this run's log records ({error!r}).")
 
@@ -94,7 +152,6 @@ class RunLogs:
         """
         self._capture.remove(destination)
         with self._lock:
-            provider = self._providers.pop(destination, None)
-        if provider is not None:
-            provider.force_flush()
-            provider.shutdown()
+            writer = self._writers.pop(destination, None)
+        if writer is not None:
+            writer.close()

@@ -18,11 +18,11 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 
 from otel_kedro.config.privacy import PrivacySettings
-from otel_kedro.processors.apply import ProcessedLogExporter, apply_to_logs, process_log
+from otel_kedro.processors.apply import apply_to_logs, process_captured_log, process_log
 from otel_kedro.processors.chain import Chain
 from otel_kedro.processors.identifiers import HASH_PREFIX
 from otel_kedro.runs.chains import destination_chain
-from otel_kedro.sources.kedro.logs import sdk_handler
+from tests.support.log_records import sdk_handler, translated
 
 
 def _records() -> list[ReadableLogRecord]:
@@ -105,11 +105,32 @@ class TestProcessLog:
         record = _records()[3]
         assert process_log(record, Chain((), ()), record.resource) is record
 
-    def test_the_exporter_wrapper_processes_before_exporting(self) -> None:
-        """``ProcessedLogExporter`` hands the wrapped exporter processed records only."""
-        memory = InMemoryLogRecordExporter()
-        exporter = ProcessedLogExporter(memory, destination_chain(PrivacySettings(), "files"))
-        exporter.export(_records())
-        assert "hunter2secret" not in str(_encoded(list(memory.get_finished_logs())))
-        assert exporter.force_flush()
-        exporter.shutdown()
+
+class TestProcessCapturedLog:
+    """``process_captured_log``: what the capture queues, through a chain."""
+
+    def test_secrets_leave_the_body_and_the_rest_is_carried_over(self) -> None:
+        """The files chain scrubs the message; every other field is the record's."""
+        chain = destination_chain(PrivacySettings(), "files")
+        record = translated("test_apply_logs", "connect with password=hunter2secret to db")[0]
+        processed = process_captured_log(record, chain)
+        assert processed.body == "connect with password=***** to db"
+        assert processed._replace(body=record.body) == record
+
+    def test_structured_bodies_and_attributes_are_scrubbed(self) -> None:
+        """A mapping body is processed as one attribute value; attributes as attributes."""
+        chain = destination_chain(PrivacySettings(), "files")
+        record = translated("test_apply_logs", "plain")[0]._replace(
+            body={"detail": "api_key=Zq8vN3kLp0sW7xY2", "count": 3},
+            attributes={"db.password": "hunter2secret", "rows": 4},
+        )
+        processed = process_captured_log(record, chain)
+        assert processed.body == {"detail": "api_key=*****", "count": 3}
+        assert processed.attributes == {"db.password": "*****", "rows": 4}
+
+    def test_an_unchanged_record_is_returned_as_it_is(self) -> None:
+        """A chain that changes nothing rebuilds nothing."""
+        record = translated("test_apply_logs", "nothing to hide")[0]
+        chain = destination_chain(PrivacySettings(), "files")
+        assert process_captured_log(record, Chain((), ())) is record
+        assert process_captured_log(record, chain) is record

@@ -1,5 +1,6 @@
-"""Python ``logging`` records of a run -> OpenTelemetry log records, through the SDK's
-``LoggingHandler``, stamped with the span they were emitted in.
+"""Python ``logging`` records of a run -> OpenTelemetry log records (translated as the SDK's
+``LoggingHandler`` translates them, see :mod:`~otel_kedro.sources.kedro.log_translation`),
+stamped with the span they were emitted in.
 
 One :class:`LogCapture` handler per process sits on the root logger while at least one run of
 that process (or, in a ParallelRunner worker, a run it joined) is active, and is removed when
@@ -16,66 +17,38 @@ they printed before. For each record it picks the run and the span the record be
 4. else the run span, when one run is active in this process (held records whose node never
    started, because a load failed, go out with it when the run ends).
 
-The record then goes through that run's SDK ``LoggingHandler``, which translates severity,
-logger name, code location and exception details (``exception.type``, ``.message``,
-``.stacktrace``) and hands it to the run's ``LoggerProvider``. After a fork (ParallelRunner
-workers) the parent's runs are forgotten; the worker adds its own when it joins the run.
+The translated record goes to that run's sink (its ``logs.jsonl`` writer). After a fork
+(ParallelRunner workers) the parent's runs are forgotten; the worker adds its own when it joins
+the run.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import os
 import threading
-import warnings
 from collections.abc import Callable, Hashable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
-from opentelemetry import context as otel_context
 from opentelemetry import trace
-from opentelemetry.sdk._logs import LoggingHandler
 
-from otel_kedro.attributes import EXCEPTION_TYPE
-from otel_kedro.sources.kedro.nodes import error_type
+from otel_kedro.sources.kedro.log_translation import LogTranslator
 
 if TYPE_CHECKING:
     from opentelemetry.context import Context
-    from opentelemetry.sdk._logs import LoggerProvider
     from opentelemetry.trace import SpanContext
-    from opentelemetry.util.types import Attributes
+
+    from otel_kedro.model.log_record import CapturedLog
 
 # The SDK's and exporters' own records: exporting them while exporting could recurse.
 _SKIPPED_LOGGERS = ("opentelemetry",)
 
 
-@dataclasses.dataclass(frozen=True)
-class _Route:
-    handler: LoggingHandler
-    run_context: Context
+class _Route(NamedTuple):
+    sink: Callable[[CapturedLog], None]
+    translator: LogTranslator
+    run_span: SpanContext
     level: int
-
-
-class _SdkHandler(LoggingHandler):
-    """The SDK's translation, with ``exception.type`` the fully qualified class name, as the
-    semantic conventions ask (and as ``error.type`` of our spans says it).
-    """
-
-    @staticmethod
-    def _get_attributes(record: logging.LogRecord) -> Attributes:
-        attributes = dict(LoggingHandler._get_attributes(record) or {})
-        if record.exc_info and record.exc_info[1] is not None:
-            attributes[EXCEPTION_TYPE] = error_type(record.exc_info[1])
-        return attributes
-
-
-def sdk_handler(provider: LoggerProvider, level: int) -> LoggingHandler:
-    """The SDK's ``LoggingHandler`` for a run's provider (its deprecation notice, which points
-    at a contrib package with the same translation, is not the user's business).
-    """
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
-        return _SdkHandler(level=level, logger_provider=provider)
 
 
 class LogCapture(logging.Handler):
@@ -111,10 +84,17 @@ class LogCapture(logging.Handler):
         self._inside = threading.local()
 
     def add(
-        self, run: Hashable, run_context: Context, provider: LoggerProvider, level: int
+        self,
+        run: Hashable,
+        run_context: Context,
+        sink: Callable[[CapturedLog], None],
+        level: int,
     ) -> None:
-        """Capture records for ``run`` (at ``level`` and above); attach to the root logger."""
-        route = _Route(sdk_handler(provider, level), run_context, level)
+        """Capture records for ``run`` (at ``level`` and above) into ``sink``; attach to the
+        root logger.
+        """
+        run_span = trace.get_current_span(run_context).get_span_context()
+        route = _Route(sink, LogTranslator(), run_span, level)
         with self._lock:
             self._routes = {**self._routes, run: route}
             root = logging.getLogger()
@@ -142,8 +122,9 @@ class LogCapture(logging.Handler):
         route = self._routes.get(run) if run is not None else None
         if route is None:
             return
+        span = trace.get_current_span(context).get_span_context()
         for record in records:
-            self._emit(route, record, context)
+            self._emit(route, record, span)
 
     def remove(self, run: Hashable) -> None:
         """Stop capturing for ``run``; leave the root logger when no run is left. The last
@@ -154,7 +135,7 @@ class LogCapture(logging.Handler):
             held, self._held = self._held, {}
             for records in held.values():
                 for record in records:
-                    self._emit(route, record, route.run_context)
+                    self._emit(route, record, route.run_span)
         with self._lock:
             routes = dict(self._routes)
             routes.pop(run, None)
@@ -163,8 +144,8 @@ class LogCapture(logging.Handler):
                 logging.getLogger().removeHandler(self)
 
     def handle(self, record: logging.LogRecord) -> bool:
-        """Emit without the handler-wide lock: the SDK pipeline is thread-safe, and threads of
-        a ThreadRunner should not queue behind each other to log.
+        """Emit without the handler-wide lock: sinks are thread-safe, and threads of a
+        ThreadRunner should not queue behind each other to log.
         """
         routes = self._routes
         if not routes or record.name.startswith(_SKIPPED_LOGGERS):
@@ -180,14 +161,13 @@ class LogCapture(logging.Handler):
             self._inside.active = False
 
     def _emit_to_run(self, record: logging.LogRecord, routes: dict[Hashable, _Route]) -> bool:
-        span_context = trace.get_current_span().get_span_context()
-        run = self._run_of(span_context) if span_context.is_valid else None
-        context: Context | None = None  # None: the current context is the right one
+        span = trace.get_current_span().get_span_context()
+        run = self._run_of(span) if span.is_valid else None
         if run is None:
             node = self._node_context()
             if node is not None:
-                run = self._run_of(trace.get_current_span(node).get_span_context())
-                context = node
+                span = trace.get_current_span(node).get_span_context()
+                run = self._run_of(span)
         route = routes.get(run) if run is not None else None
         if route is None:
             loading = self._loading_node()
@@ -198,21 +178,14 @@ class LogCapture(logging.Handler):
             if len(routes) != 1:
                 return False  # concurrent runs and no span to tell them apart
             route = next(iter(routes.values()))
-            context = route.run_context
-        return self._emit(route, record, context)
+            span = route.run_span
+        return self._emit(route, record, span)
 
-    def _emit(self, route: _Route, record: logging.LogRecord, context: Context | None) -> bool:
-        """Through the run's SDK handler, in ``context`` (None: the current one)."""
+    def _emit(self, route: _Route, record: logging.LogRecord, span: SpanContext) -> bool:
+        """Translated, as logged inside ``span``, into the run's sink."""
         if record.levelno < route.level:
             return False
-        if context is None:
-            route.handler.emit(record)
-            return True
-        token = otel_context.attach(context)
-        try:
-            route.handler.emit(record)
-        finally:
-            otel_context.detach(token)
+        route.sink(route.translator.translate(record, span))
         return True
 
     def emit(self, record: logging.LogRecord) -> None:

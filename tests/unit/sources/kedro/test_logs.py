@@ -11,11 +11,10 @@ from collections.abc import Hashable, Iterator
 import pytest
 from opentelemetry import context as otel_context
 from opentelemetry import trace
-from opentelemetry.sdk._logs import LoggerProvider, ReadableLogRecord
-from opentelemetry.sdk._logs.export import InMemoryLogRecordExporter, SimpleLogRecordProcessor
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.trace import SpanContext
 
+from otel_kedro.model.log_record import CapturedLog
 from otel_kedro.sources.kedro.logs import LogCapture
 
 _tracer = TracerProvider().get_tracer("test")
@@ -26,14 +25,14 @@ class _QuotaError(Exception):
 
 
 class _Runs:
-    """Two runs, each with a span tree and an in-memory log pipeline; ``node`` is the node
+    """Two runs, each with a span tree and a list its records go to; ``node`` is the node
     context to report as in flight on the calling thread."""
 
     def __init__(self) -> None:
         self.spans: dict[tuple[int, int], Hashable] = {}
         self.node: otel_context.Context | None = None
         self.loading: str | None = None
-        self.memory = {"a": InMemoryLogRecordExporter(), "b": InMemoryLogRecordExporter()}
+        self.memory: dict[str, list[CapturedLog]] = {"a": [], "b": []}
         self.run_spans = {run: _tracer.start_span(f"RUN {run}") for run in self.memory}
         for run, span in self.run_spans.items():
             self.own(span, run)
@@ -48,13 +47,11 @@ class _Runs:
         return self.spans.get((context.trace_id, context.span_id))
 
     def add(self, run: str, level: int = logging.INFO) -> None:
-        provider = LoggerProvider(shutdown_on_exit=False)
-        provider.add_log_record_processor(SimpleLogRecordProcessor(self.memory[run]))
         context = trace.set_span_in_context(self.run_spans[run])
-        self.capture.add(run, context, provider, level)
+        self.capture.add(run, context, self.memory[run].append, level)
 
-    def logs(self, run: str) -> list[ReadableLogRecord]:
-        return list(self.memory[run].get_finished_logs())
+    def logs(self, run: str) -> list[CapturedLog]:
+        return list(self.memory[run])
 
 
 @pytest.fixture
@@ -69,8 +66,8 @@ logger = logging.getLogger("test_logs_source")
 logger.setLevel(logging.DEBUG)
 
 
-def _span_id(record: ReadableLogRecord) -> int:
-    return record.log_record.span_id or 0
+def _span_id(record: CapturedLog) -> int:
+    return record.span_id
 
 
 class TestRouting:
@@ -88,9 +85,8 @@ class TestRouting:
         assert runs.logs("a") == []
         (record,) = runs.logs("b")
         assert _span_id(record) == node.get_span_context().span_id
-        assert record.log_record.body == "inside the node"
-        assert record.instrumentation_scope is not None
-        assert record.instrumentation_scope.name == "test_logs_source"
+        assert record.body == "inside the node"
+        assert record.scope == "test_logs_source"
 
     def test_a_node_saving_its_outputs_still_owns_its_records(self, runs: _Runs) -> None:
         """No current span, but a node in flight on this thread: the node's span."""
@@ -117,15 +113,15 @@ class TestRouting:
         runs.loading = None
         runs.capture.emit_held("node", trace.set_span_in_context(node))
         (record,) = runs.logs("a")
-        assert record.log_record.body == "loading its input"
+        assert record.body == "loading its input"
         assert _span_id(record) == node.get_span_context().span_id
-        assert (record.log_record.observed_timestamp or 0) > (record.log_record.timestamp or 0)
+        assert record.observed_timestamp > record.timestamp
 
         runs.loading = "failed_node"
         logger.warning("its load failed")
         runs.capture.remove("a")
         last = runs.logs("a")[-1]
-        assert last.log_record.body == "its load failed"
+        assert last.body == "its load failed"
         assert _span_id(last) == runs.run_spans["a"].get_span_context().span_id
 
     def test_otherwise_the_only_run_span(self, runs: _Runs) -> None:
@@ -136,7 +132,7 @@ class TestRouting:
         thread.join()
         (record,) = runs.logs("a")
         assert _span_id(record) == runs.run_spans["a"].get_span_context().span_id
-        assert record.log_record.severity_text == "WARN"
+        assert record.severity_text == "WARN"
 
     def test_two_runs_and_no_span_cannot_be_told_apart(self, runs: _Runs) -> None:
         """With concurrent runs, a record of no span belongs to neither rather than the wrong one."""
@@ -158,11 +154,11 @@ class TestRouting:
         except _QuotaError:
             logger.error("failed again", exc_info=True)  # noqa: G201 - the other spelling
         builtin, custom = runs.logs("a")
-        attributes = builtin.log_record.attributes or {}
+        attributes = builtin.attributes
         assert attributes["exception.type"] == "KeyError"
         assert attributes["exception.message"] == "missing"
         assert "KeyError: 'missing'" in str(attributes["exception.stacktrace"])
-        attributes = custom.log_record.attributes or {}
+        attributes = custom.attributes
         assert attributes["exception.type"] == f"{__name__}._QuotaError", "fully qualified"
 
 
@@ -205,16 +201,13 @@ class TestRootLogger:
     def test_records_logged_while_emitting_do_not_recurse(self, runs: _Runs) -> None:
         """A record logged by whatever our pipeline calls is dropped, not captured again."""
 
-        class Chatty(SimpleLogRecordProcessor):
-            def on_emit(self, log_record: object) -> None:
-                logger.warning("logged by the pipeline")
-                super().on_emit(log_record)  # type: ignore[arg-type]
+        def chatty(record: CapturedLog) -> None:
+            logger.warning("logged by the pipeline")
+            runs.memory["a"].append(record)
 
-        provider = LoggerProvider(shutdown_on_exit=False)
-        provider.add_log_record_processor(Chatty(runs.memory["a"]))
-        runs.capture.add("a", trace.set_span_in_context(runs.run_spans["a"]), provider, 0)
+        runs.capture.add("a", trace.set_span_in_context(runs.run_spans["a"]), chatty, 0)
         logger.info("one")
-        assert [r.log_record.body for r in runs.logs("a")] == ["one"]
+        assert [r.body for r in runs.logs("a")] == ["one"]
 
 
 def test_reattaches_after_the_root_logger_is_reconfigured(runs: _Runs) -> None:
@@ -227,7 +220,7 @@ def test_reattaches_after_the_root_logger_is_reconfigured(runs: _Runs) -> None:
     runs.capture.ensure_attached()
     logger.info("found")
     assert root.handlers.count(runs.capture) == 1
-    assert [r.log_record.body for r in runs.logs("a")] == ["found"]
+    assert [r.body for r in runs.logs("a")] == ["found"]
     assert [h for h in saved if h is not runs.capture] == [
         h for h in root.handlers if h is not runs.capture
     ]

@@ -1,0 +1,134 @@
+"""A Python ``logging`` record -> a :class:`~otel_kedro.model.log_record.CapturedLog`, field for
+field as the OpenTelemetry SDK's ``LoggingHandler`` translates it (a property test holds the
+two equal on generated records), with ``exception.type`` the fully qualified class name as the
+semantic conventions ask (and as ``error.type`` of our spans says it).
+
+What the SDK's handler does, without its objects: attributes are the record's extra fields
+plus ``code.file.path``, ``code.function.name`` and ``code.line.number`` and, with an
+exception, ``exception.type``, ``.message`` and ``.stacktrace``; the body is the formatted
+message (or the logged object itself when it was not text and had no arguments); severity
+follows the SDK's table. The attribute limits of ``OTEL_LOGRECORD_ATTRIBUTE_COUNT_LIMIT`` and
+``..._VALUE_LENGTH_LIMIT`` (and their ``OTEL_ATTRIBUTE_*`` fallbacks) apply through the SDK's
+own ``BoundedAttributes`` whenever they could change something: always for records with extra
+fields, whose values can be anything.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import traceback
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Final
+
+from otel_kedro.attributes import EXCEPTION_TYPE
+from otel_kedro.model.log_record import CapturedLog
+from otel_kedro.sources.kedro.nodes import error_type
+
+if TYPE_CHECKING:
+    from opentelemetry.trace import SpanContext
+
+# The fields every ``logging.LogRecord`` has (and two a formatter adds): not attributes.
+_RESERVED: Final = frozenset(
+    (
+        "asctime", "args", "created", "exc_info", "exc_text", "filename", "funcName",
+        "getMessage", "message", "levelname", "levelno", "lineno", "module", "msecs", "msg",
+        "name", "pathname", "process", "processName", "relativeCreated", "stack_info",
+        "thread", "threadName", "taskName",
+    )
+)  # fmt: skip
+_SEVERITY_TEXT: Final = {"WARNING": "WARN", "CRITICAL": "FATAL"}
+# A body the OTLP AnyValue can carry as it is (anything else is sent as its str()).
+_ANY_VALUE_TYPES: Final = (type(None), bool, bytes, int, float, str, Sequence, Mapping)
+# Attributes a record without extra fields has at most: code.* (3) and exception.* (3).
+_OWN_ATTRIBUTES: Final = 6
+
+
+def severity_number(levelno: int) -> int:
+    """The OTLP SeverityNumber of a ``logging`` level: DEBUG 5, INFO 9, WARN 13, ERROR 17,
+    FATAL 21, and the three steps above each for the levels just above it.
+    """
+    if levelno < logging.DEBUG:
+        return 0  # UNSPECIFIED
+    if levelno > logging.CRITICAL + 3:
+        return 24  # FATAL4
+    tens, step = divmod(levelno, 10)
+    return 5 + (tens - 1) * 4 + min(step, 3)
+
+
+class LogTranslator:
+    """Translates records under one set of attribute limits (read from the environment once,
+    when a run starts, as the SDK reads them when its provider is built).
+    """
+
+    def __init__(self) -> None:
+        from opentelemetry.sdk._logs import LogRecordLimits
+
+        limits = LogRecordLimits()
+        self._max_attributes: int | None = limits.max_log_record_attributes
+        self._max_length: int | None = limits.max_log_record_attribute_length
+        self._plain = self._max_length is None and (
+            self._max_attributes is None or self._max_attributes >= _OWN_ATTRIBUTES
+        )
+
+    def translate(self, record: logging.LogRecord, span: SpanContext) -> CapturedLog:
+        """``record`` as logged inside ``span`` (an invalid span context: outside any)."""
+        fields = vars(record)
+        attributes: dict[str, Any] = {k: v for k, v in fields.items() if k not in _RESERVED}
+        # Anything beyond the usual str, str and int goes through the SDK's cleaning.
+        extra = bool(attributes) or not isinstance(record.funcName, str)
+        attributes["code.file.path"] = record.pathname
+        attributes["code.function.name"] = record.funcName
+        attributes["code.line.number"] = record.lineno
+        if record.exc_info:
+            _add_exception(attributes, record.exc_info)
+        dropped = 0
+        if extra or not self._plain:
+            attributes, dropped = self._bounded(attributes)
+        return CapturedLog(
+            timestamp=int(record.created * 1e9),
+            observed_timestamp=time.time_ns(),
+            severity_number=severity_number(record.levelno),
+            severity_text=_SEVERITY_TEXT.get(record.levelname, record.levelname),
+            body=_body(record),
+            attributes=attributes,
+            dropped_attributes=dropped,
+            trace_id=span.trace_id,
+            span_id=span.span_id,
+            trace_flags=int(span.trace_flags),
+            scope=record.name,
+        )
+
+    def _bounded(self, attributes: dict[str, Any]) -> tuple[dict[str, Any], int]:
+        """The SDK's limits and value cleaning, applied by its own ``BoundedAttributes``."""
+        from opentelemetry.attributes import BoundedAttributes
+
+        bounded = BoundedAttributes(
+            maxlen=self._max_attributes,
+            attributes=attributes,
+            immutable=False,
+            max_value_len=self._max_length,
+            extended_attributes=True,
+        )
+        return dict(bounded), bounded.dropped
+
+
+def _add_exception(attributes: dict[str, Any], exc_info: Any) -> None:
+    kind, value, trace = exc_info
+    if kind is not None:
+        attributes["exception.type"] = kind.__name__
+    if value is not None and value.args:
+        attributes["exception.message"] = str(value.args[0])
+    if trace is not None:
+        attributes["exception.stacktrace"] = "".join(traceback.format_exception(*exc_info))
+    if value is not None:
+        attributes[EXCEPTION_TYPE] = error_type(value)
+
+
+def _body(record: logging.LogRecord) -> Any:
+    """The formatted message; the logged object itself when it is not text and has no
+    arguments (the OTLP body is AnyValue), as its ``str()`` when AnyValue cannot carry it.
+    """
+    if not record.args and not isinstance(record.msg, str):
+        return record.msg if isinstance(record.msg, _ANY_VALUE_TYPES) else str(record.msg)
+    return record.getMessage()
