@@ -9,8 +9,8 @@ exception, ``exception.type``, ``.message`` and ``.stacktrace``; the body is the
 message (or the logged object itself when it was not text and had no arguments); severity
 follows the SDK's table. The attribute limits of ``OTEL_LOGRECORD_ATTRIBUTE_COUNT_LIMIT`` and
 ``..._VALUE_LENGTH_LIMIT`` (and their ``OTEL_ATTRIBUTE_*`` fallbacks) apply through the SDK's
-own ``BoundedAttributes`` whenever they could change something: always for records with extra
-fields, whose values can be anything.
+own ``BoundedAttributes`` whenever it could change something: a limit that applies, an empty
+key, or a value other than text, bool, int or float (extra fields can be anything).
 """
 
 from __future__ import annotations
@@ -40,8 +40,8 @@ _RESERVED: Final = frozenset(
 _SEVERITY_TEXT: Final = {"WARNING": "WARN", "CRITICAL": "FATAL"}
 # A body the OTLP AnyValue can carry as it is (anything else is sent as its str()).
 _ANY_VALUE_TYPES: Final = (type(None), bool, bytes, int, float, str, Sequence, Mapping)
-# Attributes a record without extra fields has at most: code.* (3) and exception.* (3).
-_OWN_ATTRIBUTES: Final = 6
+# Attribute values the SDK's cleaning keeps as they are when no length limit is set.
+_PLAIN: Final = frozenset((str, bool, int, float))
 
 
 def severity_number(levelno: int) -> int:
@@ -67,23 +67,18 @@ class LogTranslator:
         limits = LogRecordLimits()
         self._max_attributes: int | None = limits.max_log_record_attributes
         self._max_length: int | None = limits.max_log_record_attribute_length
-        self._plain = self._max_length is None and (
-            self._max_attributes is None or self._max_attributes >= _OWN_ATTRIBUTES
-        )
 
     def translate(self, record: logging.LogRecord, span: SpanContext) -> CapturedLog:
         """``record`` as logged inside ``span`` (an invalid span context: outside any)."""
         fields = vars(record)
         attributes: dict[str, Any] = {k: v for k, v in fields.items() if k not in _RESERVED}
-        # Anything beyond the usual str, str and int goes through the SDK's cleaning.
-        extra = bool(attributes) or not isinstance(record.funcName, str)
         attributes["code.file.path"] = record.pathname
         attributes["code.function.name"] = record.funcName
         attributes["code.line.number"] = record.lineno
         if record.exc_info:
             _add_exception(attributes, record.exc_info)
         dropped = 0
-        if extra or not self._plain:
+        if not self._unbounded(attributes):
             attributes, dropped = self._bounded(attributes)
         return CapturedLog(
             timestamp=int(record.created * 1e9),
@@ -98,6 +93,17 @@ class LogTranslator:
             trace_flags=int(span.trace_flags),
             scope=record.name,
         )
+
+    def _unbounded(self, attributes: dict[str, Any]) -> bool:
+        """Whether the SDK's limits and cleaning would keep ``attributes`` as they are: no
+        length limit, not too many, and only non-empty keys with text, bool, int or float
+        values (Kedro's own records carry ``markup: True`` for its console handler).
+        """
+        if self._max_length is not None:
+            return False
+        if self._max_attributes is not None and len(attributes) > self._max_attributes:
+            return False
+        return all(key and type(value) in _PLAIN for key, value in attributes.items())
 
     def _bounded(self, attributes: dict[str, Any]) -> tuple[dict[str, Any], int]:
         """The SDK's limits and value cleaning, applied by its own ``BoundedAttributes``."""
