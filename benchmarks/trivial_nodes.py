@@ -2,7 +2,7 @@
 side (not a test: run it on demand).
 
     .venv/bin/python benchmarks/trivial_nodes.py [--nodes 500] [--pairs 7]
-        [--runner sequential|parallel] [--plugin SRC] [--work DIR]
+        [--runner sequential|parallel] [--plugin SRC] [--work DIR] [--no-warmup]
 
 The venvs (``benchmarks/_venvs.py``) hold Kedro and, in the second, the plugin (``--plugin``: a
 checkout or a ``src`` tree, default this checkout): the physical baseline, not
@@ -332,11 +332,16 @@ def main() -> None:
     parser.add_argument("--runner", choices=sorted(_RUNNERS), default="sequential")
     parser.add_argument("--plugin", type=Path, default=ROOT, help="otel-kedro source to install")
     parser.add_argument("--work", type=Path, help="keep venvs and projects here (reused)")
+    parser.add_argument(
+        "--no-warmup",
+        action="store_true",
+        help="skip the warm-up run per side (a ParallelRunner warm-up of 500 nodes takes minutes)",
+    )
     args = parser.parse_args()
     work, tmp = work_folder(args.work)
     try:
         setup = prepare(work, args.plugin.resolve(), args.nodes)
-        result = measure_pairs(setup, args.pairs, args.runner)
+        result = measure_pairs(setup, args.pairs, args.runner, warmup=not args.no_warmup)
         report(result)
         if args.pairs < 7:
             print(f"  (only {args.pairs} pairs: a smoke test, not a figure to report)")
