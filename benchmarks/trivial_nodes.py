@@ -10,8 +10,7 @@ checkout or a ``src`` tree, default this checkout): the physical baseline, not
 (``tests/support/kedro_projects.py``). After one warm-up run per side (byte-code, file caches),
 ``--pairs`` pairs run interleaved, alternating which side goes first. For each run: wall time,
 user + system CPU time of the process tree (``os.wait4``), the maximum RSS of the ``kedro``
-process itself (its own ``getrusage`` at exit, so a pool worker or ``git`` child does not
-count) and its RSS sampled every 0.25 s from ``/proc`` (to tell growth during the run from a
+process itself (its own ``VmHWM`` at exit, so a pool worker or ``git`` child does not count) and its RSS sampled every 0.25 s from ``/proc`` (to tell growth during the run from a
 peak at its end). Printed: medians per side, medians of the per-pair ratios, the plugin's extra
 seconds per node, the spread of the baseline and the load average. Every run folder the plugin
 writes is read back with the project's own reader (``otel_kedro.model.run_folder``): each
@@ -44,13 +43,17 @@ from tests.support.kedro_projects import write_chain_project
 
 # Runs ``kedro`` as its console script does, and writes the process's own maximum RSS (bytes)
 # to the file named first at exit: registered before anything else, it runs after every other
-# exit handler (the plugin's included).
+# exit handler (the plugin's included). ``VmHWM``, not ``ru_maxrss``: Linux carries the forking
+# process's high-water mark over ``exec`` into ``ru_maxrss``, and this benchmark's own process
+# grows to hundreds of MB reading a large run's spans back.
 _LAUNCHER = """
-import atexit, resource, sys
+import atexit, sys
 path = sys.argv.pop(1)
 def _own_peak():
+    with open("/proc/self/status") as status:
+        peak = next(int(line.split()[1]) for line in status if line.startswith("VmHWM:"))
     with open(path, "w") as out:
-        out.write(str(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024))
+        out.write(str(peak * 1024))
 atexit.register(_own_peak)
 sys.argv[0] = "kedro"
 from kedro.framework.cli import main
