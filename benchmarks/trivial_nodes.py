@@ -10,8 +10,9 @@ checkout or a ``src`` tree, default this checkout): the physical baseline, not
 (``tests/support/kedro_projects.py``). After one warm-up run per side (byte-code, file caches),
 ``--pairs`` pairs run interleaved, alternating which side goes first. For each run: wall time,
 user + system CPU time of the process tree (``os.wait4``), the maximum RSS of the ``kedro``
-process itself (its own ``VmHWM`` at exit, so a pool worker or ``git`` child does not count) and its RSS sampled every 0.25 s from ``/proc`` (to tell growth during the run from a
-peak at its end). Printed: medians per side, medians of the per-pair ratios, the plugin's extra
+process itself (its own ``VmHWM`` at exit, so a pool worker or ``git`` child does not count)
+and its RSS sampled every 0.25 s from ``/proc`` (to tell growth during the run from a peak at
+its end). Printed: medians per side, medians of the per-pair ratios, the plugin's extra
 seconds per node, the spread of the baseline and the load average. Every run folder the plugin
 writes is read back with the project's own reader (``otel_kedro.model.run_folder``): each
 node's span must be there exactly once; the size of every file in it is printed, then the
