@@ -314,6 +314,7 @@ def _mask_random(match: re.Match[str]) -> str:
     return MASK if _looks_random(match.group()) else match.group()
 
 
+_NUMBERS: Final = frozenset((int, float, bool))
 # Attribute values repeat endlessly (dataset names, types, node names): scrubbing is pure, so
 # short values are remembered. Long ones (exception messages) are rarely repeated.
 _CACHED_LENGTH: Final = 512
@@ -416,6 +417,9 @@ def scrub_attributes(
     for key, value in (attributes or {}).items():
         if key in exempt:
             scrubbed[key] = value
+        elif type(value) in _NUMBERS:  # a secret-named key's number is masked, others kept:
+            # not cached, as most are unique (a node's CPU time) and would evict the strings
+            scrubbed[key] = MASK if is_secret_key(key) else value
         elif isinstance(value, tuple | int | float) or (
             isinstance(value, str) and len(value) <= _CACHED_LENGTH
         ):
