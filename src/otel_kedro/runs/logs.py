@@ -22,6 +22,8 @@ from otel_kedro.processors.apply import apply_to_resource, process_captured_log
 from otel_kedro.sources.kedro.logs import LogCapture
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from opentelemetry.context import Context
     from opentelemetry.sdk.resources import Resource
 
@@ -36,15 +38,13 @@ _BATCH = 512
 _BATCH_DELAY_S = 2.0
 
 
-class _RunLogWriter:
+class RunLogWriter:
     """One run's records: through the files chain into its ``logs.jsonl``, in batches from a
     writer thread, or each as it comes when ``worker``.
     """
 
-    def __init__(
-        self, destination: Destination, chain: Chain, resource: Resource, *, worker: bool
-    ) -> None:
-        self._file = LogsFile(destination.folder, apply_to_resource(resource, chain))
+    def __init__(self, folder: Path, chain: Chain, resource: Resource, *, worker: bool) -> None:
+        self._file = LogsFile(folder, apply_to_resource(resource, chain))
         self._chain = chain
         self._queue: collections.deque[CapturedLog] = collections.deque()
         self._drain_lock = threading.Lock()
@@ -111,7 +111,7 @@ class RunLogs:
         self._capture = LogCapture(
             tracing.destination_of, nodes.context_on_thread, nodes.loading_on_thread
         )
-        self._writers: dict[Destination, _RunLogWriter] = {}
+        self._writers: dict[Destination, RunLogWriter] = {}
         self._lock = threading.Lock()
         os.register_at_fork(after_in_child=self._reset_after_fork)
 
@@ -131,7 +131,7 @@ class RunLogs:
     ) -> None:
         """Capture the run's records at ``level`` and above into its folder's ``logs.jsonl``."""
         try:
-            writer = _RunLogWriter(destination, chain, resource, worker=worker)
+            writer = RunLogWriter(destination.folder, chain, resource, worker=worker)
             with self._lock:
                 self._writers[destination] = writer
             self._capture.add(destination, run_context, writer.add, logging.getLevelName(level))
