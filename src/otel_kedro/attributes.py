@@ -58,6 +58,8 @@ KEDRO_NODE_TAGS: Final = "kedro.node.tags"
 KEDRO_NODE_INPUTS: Final = "kedro.node.inputs"
 KEDRO_NODE_OUTPUTS: Final = "kedro.node.outputs"
 CODE_FUNCTION_NAME: Final = "code.function.name"
+CODE_FILE_PATH: Final = "code.file.path"
+CODE_LINE_NUMBER: Final = "code.line.number"
 # The thread a node ran on (general semantic conventions): with process.pid of the resource,
 # the lane of the node in `otel-kedro show` and the report.
 THREAD_ID: Final = "thread.id"
@@ -78,8 +80,10 @@ KEDRO_DATASET_ROWS: Final = "kedro.dataset.rows"
 
 # Errors.
 ERROR_TYPE: Final = "error.type"
-# Log records of an exception (exception semantic conventions).
+# Exceptions, on log records and span events (exception semantic conventions).
 EXCEPTION_TYPE: Final = "exception.type"
+EXCEPTION_MESSAGE: Final = "exception.message"
+EXCEPTION_STACKTRACE: Final = "exception.stacktrace"
 
 # Provenance: the code (command and run spans), the parameters (run span), the data (dataset
 # spans). vcs.* and file.* follow the semantic conventions.

@@ -154,9 +154,9 @@ def _failure(span: ReadableSpan) -> Failure | None:
             values = event.attributes or {}
             return Failure(
                 span=span.name,
-                type=str(values.get("exception.type", "")),
-                message=str(values.get("exception.message", "")),
-                stacktrace=str(values.get("exception.stacktrace", "")),
+                type=str(values.get(attr.EXCEPTION_TYPE, "")),
+                message=str(values.get(attr.EXCEPTION_MESSAGE, "")),
+                stacktrace=str(values.get(attr.EXCEPTION_STACKTRACE, "")),
             )
     return None
 

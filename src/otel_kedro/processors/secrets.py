@@ -421,9 +421,9 @@ def scrub_attributes(
     for key, value in (attributes or {}).items():
         if key in exempt:
             scrubbed[key] = value
-        elif type(value) in _NUMBERS:  # a secret-named key's number is masked, others kept:
-            # not cached, as most are unique (a node's CPU time) and would evict the strings
-            scrubbed[key] = MASK if is_secret_key(key) else value
+        elif type(value) in _NUMBERS:  # not cached: most are unique (a node's CPU time) and
+            # would evict the strings that repeat
+            scrubbed[key] = _scrub_item(key, value, max_length, entropy)
         elif isinstance(value, tuple | int | float) or (
             isinstance(value, str) and len(value) <= _CACHED_LENGTH
         ):

@@ -21,7 +21,7 @@ import traceback
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Final
 
-from otel_kedro.attributes import EXCEPTION_TYPE
+from otel_kedro import attributes as attr
 from otel_kedro.model.log_record import CapturedLog
 from otel_kedro.sources.kedro.nodes import error_type
 
@@ -72,9 +72,9 @@ class LogTranslator:
         """``record`` as logged inside ``span`` (an invalid span context: outside any)."""
         fields = vars(record)
         attributes: dict[str, Any] = {k: v for k, v in fields.items() if k not in _RESERVED}
-        attributes["code.file.path"] = record.pathname
-        attributes["code.function.name"] = record.funcName
-        attributes["code.line.number"] = record.lineno
+        attributes[attr.CODE_FILE_PATH] = record.pathname
+        attributes[attr.CODE_FUNCTION_NAME] = record.funcName
+        attributes[attr.CODE_LINE_NUMBER] = record.lineno
         if record.exc_info:
             _add_exception(attributes, record.exc_info)
         dropped = 0
@@ -121,14 +121,14 @@ class LogTranslator:
 
 def _add_exception(attributes: dict[str, Any], exc_info: Any) -> None:
     kind, value, trace = exc_info
-    if kind is not None:
-        attributes["exception.type"] = kind.__name__
+    if value is not None:  # fully qualified, where the SDK writes the bare class name
+        attributes[attr.EXCEPTION_TYPE] = error_type(value)
+    elif kind is not None:
+        attributes[attr.EXCEPTION_TYPE] = kind.__name__
     if value is not None and value.args:
-        attributes["exception.message"] = str(value.args[0])
+        attributes[attr.EXCEPTION_MESSAGE] = str(value.args[0])
     if trace is not None:
-        attributes["exception.stacktrace"] = "".join(traceback.format_exception(*exc_info))
-    if value is not None:
-        attributes[EXCEPTION_TYPE] = error_type(value)
+        attributes[attr.EXCEPTION_STACKTRACE] = "".join(traceback.format_exception(*exc_info))
 
 
 def _body(record: logging.LogRecord) -> Any:
