@@ -16,15 +16,18 @@ import json
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from otel_kedro.exporters.span_lines import Unsupported, any_value, encode_attributes
+from otel_kedro.exporters.span_lines import (
+    Unsupported,
+    any_value,
+    compact_json,
+    encode_attributes,
+)
 
 if TYPE_CHECKING:
     from opentelemetry.sdk._logs import ReadableLogRecord
     from opentelemetry.sdk.resources import Resource
 
     from otel_kedro.model.log_record import CapturedLog
-
-_DUMPS = json.JSONEncoder(separators=(",", ":"), allow_nan=False).encode
 
 
 def _record_dict(record: CapturedLog) -> dict[str, Any]:
@@ -74,7 +77,7 @@ def logs_request_line(records: Sequence[CapturedLog], resource: Resource) -> str
     (newline included).
     """
     try:
-        return _DUMPS(_fast_request(records, resource)) + "\n"
+        return compact_json(_fast_request(records, resource)) + "\n"
     except (Unsupported, ValueError):
         from opentelemetry.exporter.otlp.json.common._log_encoder import encode_logs
 

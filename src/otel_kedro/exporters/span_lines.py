@@ -32,7 +32,9 @@ from otel_kedro.exporters.files import AtomicAppendStream
 
 _FLAGS_HAS_IS_REMOTE = 0x100
 _FLAGS_IS_REMOTE = 0x200
-_DUMPS = json.JSONEncoder(separators=(",", ":"), allow_nan=False).encode
+# Compact OTLP JSON, NaN and infinities refused (the fast paths send those to the reference
+# encoder); one encoder, as json.dumps with options builds one per call.
+compact_json = json.JSONEncoder(separators=(",", ":"), allow_nan=False).encode
 
 
 class Unsupported(Exception):  # noqa: N818 - internal signal: use the reference encoder
@@ -155,12 +157,12 @@ class SpanLineEncoder:
         encoded_resource = {"attributes": resource_attributes} if resource_attributes else {}
         scope_url = scope.schema_url if scope is not None else ""
         prefix = (
-            '{"resourceSpans":[{"resource":' + _DUMPS(encoded_resource)
-            + ',"scopeSpans":[{"scope":' + _DUMPS(scope_dict(scope)) + ',"spans":['
+            '{"resourceSpans":[{"resource":' + compact_json(encoded_resource)
+            + ',"scopeSpans":[{"scope":' + compact_json(scope_dict(scope)) + ',"spans":['
         )  # fmt: skip
-        suffix = "]" + (',"schemaUrl":' + _DUMPS(scope_url) if scope_url else "") + "}]"
+        suffix = "]" + (',"schemaUrl":' + compact_json(scope_url) if scope_url else "") + "}]"
         if resource.schema_url:
-            suffix += ',"schemaUrl":' + _DUMPS(resource.schema_url)
+            suffix += ',"schemaUrl":' + compact_json(resource.schema_url)
         suffix += "}]}\n"
         if len(self._prefixes) < self._LIMIT:
             self._prefixes[key] = (resource, scope, prefix, suffix)
@@ -170,7 +172,7 @@ class SpanLineEncoder:
         """The span as one ``ExportTraceServiceRequest`` JSON line (ending in a newline)."""
         try:
             prefix, suffix = self._frame(span)
-            return prefix + _DUMPS(_span_dict(span)) + suffix
+            return prefix + compact_json(_span_dict(span)) + suffix
         except (Unsupported, ValueError):
             from opentelemetry.exporter.otlp.json.common.trace_encoder import encode_spans
 

@@ -98,8 +98,8 @@ def run_line(record: RunRecord) -> str:
     return _line({"run": dataclasses.asdict(record)})
 
 
-_ENCODE: Final = json.JSONEncoder(separators=(",", ":")).encode  # json.dumps with options
-# builds an encoder per call
+# One encoder: json.dumps with options builds one per call, and a line is written per span start.
+_ENCODE: Final = json.JSONEncoder(separators=(",", ":")).encode
 
 
 def _line(document: dict[str, Any]) -> str:
