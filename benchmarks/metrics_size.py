@@ -64,7 +64,7 @@ def before(folder: Path) -> None:
     for span in read_spans(folder).items:
         durations.observe(span.name, span.attributes or {}, duration_s(span))
     durations.decide(attr.RESULT_SUCCESS)
-    durations.metrics()
+    durations.series()
 
 
 def after(folder: Path) -> None:
@@ -72,7 +72,7 @@ def after(folder: Path) -> None:
     durations = KedroDurations()
     record_other_processes(durations, folder / "traces.jsonl", 0, {_main_pid(folder)})
     durations.decide(attr.RESULT_SUCCESS)
-    durations.metrics()
+    durations.series()
 
 
 def _main_pid(folder: Path) -> int:

@@ -9,7 +9,6 @@ import time
 from pathlib import Path
 
 import pytest
-from opentelemetry.sdk.metrics.export import Gauge, Metric, NumberDataPoint
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
@@ -17,9 +16,10 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from otel_kedro.config.privacy import PrivacySettings
 from otel_kedro.exporters import otlp, otlp_target
 from otel_kedro.exporters.files import create_run_folder
-from otel_kedro.exporters.metrics_file import MetricsFileWriter
+from otel_kedro.exporters.metrics_line import MetricsLineWriter
 from otel_kedro.exporters.span_lines import SpanLineExporter
-from otel_kedro.model.run_folder import TRACES_FILE, read_lines
+from otel_kedro.model.metric_series import MetricSeries, NumberPoint
+from otel_kedro.model.run_folder import METRICS_FILE, TRACES_FILE, read_lines
 from otel_kedro.runs.chains import destination_chain
 from otel_kedro.runs.remote import OtlpDelivery
 from tests.support.otlp_receivers import HttpReceiver, metric_points, span_ids
@@ -41,10 +41,10 @@ def _append_spans(folder: Path, count: int, prefix: str) -> None:
 
 
 def _append_metrics(folder: Path, count: int, start: int) -> None:
-    writer = MetricsFileWriter(folder, Resource({"service.name": "ledger"}), "1")
+    writer = MetricsLineWriter(folder / METRICS_FILE, {"service.name": "ledger"}, "1")
     for index in range(start, start + count):
-        point = NumberDataPoint({"sample": index}, 0, 1_000 + index, float(index))
-        writer.add_metrics([Metric("process.memory.usage", None, "By", Gauge([point]))])
+        point = NumberPoint({"sample": index}, 0, 1_000 + index, float(index))
+        writer.add_series([MetricSeries("process.memory.usage", "", "By", "gauge", (point,))])
     writer.close()
 
 

@@ -2,7 +2,8 @@
 
 The chain itself works on one shape, attributes in and attributes out (plus free text). Each
 function here is a small adapter from one signal to that shape and back: spans with their
-events and links, resources, metric points, log records (body, attributes), Heap properties.
+events and links, resources, the SDK's metric points, log records (body, attributes), Heap
+properties (plain metric series: :mod:`.series`).
 SDK objects are immutable, so adapters rebuild them with public SDK constructors; every field
 the chain does not process (ids, parent, times, kind, status code, scope, dropped counts) is
 carried over unchanged (pinned by a contract test). Every exporter of ours receives what comes
@@ -14,22 +15,10 @@ from __future__ import annotations
 import copy
 import dataclasses
 from collections.abc import Mapping, Sequence
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from opentelemetry.attributes import BoundedAttributes
 from opentelemetry.sdk._logs import ReadableLogRecord
-from opentelemetry.sdk.metrics.export import (
-    ExponentialHistogram,
-    Gauge,
-    Histogram,
-    HistogramDataPoint,
-    Metric,
-    MetricsData,
-    NumberDataPoint,
-    ResourceMetrics,
-    ScopeMetrics,
-    Sum,
-)
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import Event, ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
@@ -39,6 +28,17 @@ from opentelemetry.util.types import AttributeValue
 
 from otel_kedro.model.log_record import CapturedLog
 from otel_kedro.processors.chain import Chain
+from otel_kedro.processors.series import PointAttributes
+
+if TYPE_CHECKING:
+    # The SDK's metric types are only met on the remote path (metrics.jsonl read back), where
+    # the SDK is loaded anyway; a run writes plain series (see exporters.metrics_line).
+    from opentelemetry.sdk.metrics.export import (
+        HistogramDataPoint,
+        Metric,
+        MetricsData,
+        NumberDataPoint,
+    )
 
 
 def _unchanged(processed: dict[str, AttributeValue], original: dict[str, AttributeValue]) -> bool:
@@ -170,40 +170,18 @@ def apply_to_properties(
     return chain.attributes(properties)
 
 
-_Point = TypeVar("_Point", NumberDataPoint, HistogramDataPoint)
+_Point = TypeVar("_Point", "NumberDataPoint", "HistogramDataPoint")
 
 
-class _PointAttributes:
-    """Applies a chain to data points' attribute sets, each distinct set once (a run writes
-    the same few sets on every sample).
-    """
-
-    _LIMIT = 4096
-
-    def __init__(self, chain: Chain) -> None:
-        self._chain = chain
-        self._cache: dict[tuple[tuple[str, object], ...], dict[str, AttributeValue]] = {}
-
-    def __call__(
-        self, attributes: Mapping[str, AttributeValue] | None
-    ) -> dict[str, AttributeValue]:
-        original = dict(attributes or {})
-        try:
-            key = tuple(sorted(original.items()))
-            hash(key)
-        except TypeError:  # a list value: not cacheable
-            return self._chain.attributes(original)
-        cached = self._cache.get(key)
-        if cached is None:
-            cached = self._chain.attributes(original)
-            if len(self._cache) < self._LIMIT:
-                self._cache[key] = cached
-        return cached
+class _MetricAttributes(PointAttributes):
+    """:class:`PointAttributes` for the SDK's metric objects (read back from a run folder)."""
 
     def point(self, point: _Point) -> _Point:
         return dataclasses.replace(point, attributes=self(point.attributes))
 
     def metric(self, metric: Metric) -> Metric:
+        from opentelemetry.sdk.metrics.export import ExponentialHistogram, Gauge, Histogram, Sum
+
         data = metric.data
         if isinstance(data, Gauge):
             data = Gauge([self.point(p) for p in data.data_points])
@@ -225,15 +203,11 @@ class _PointAttributes:
         return dataclasses.replace(metric, data=data)
 
 
-def apply_to_metrics(metrics: Sequence[Metric], chain: Chain) -> list[Metric]:
-    """Every data point's attributes through the chain."""
-    points = _PointAttributes(chain)
-    return [points.metric(metric) for metric in metrics]
-
-
 def apply_to_metrics_data(data: MetricsData, chain: Chain) -> MetricsData:
     """A whole metrics request through the chain: each resource and every data point."""
-    points = _PointAttributes(chain)
+    from opentelemetry.sdk.metrics.export import MetricsData, ResourceMetrics, ScopeMetrics
+
+    points = _MetricAttributes(chain)
     resources = _ResourceCache(chain)
     return MetricsData(
         [

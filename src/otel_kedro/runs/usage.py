@@ -24,16 +24,17 @@ from typing import TYPE_CHECKING, Final
 from otel_kedro import __version__
 from otel_kedro import attributes as attr
 from otel_kedro.diagnostics import warn_once
-from otel_kedro.processors.apply import apply_to_metrics, apply_to_resource
+from otel_kedro.processors.apply import apply_to_resource
+from otel_kedro.processors.series import apply_to_series
 
 if TYPE_CHECKING:
-    from opentelemetry.sdk.metrics.export import Metric
     from opentelemetry.sdk.resources import Resource
     from opentelemetry.sdk.trace import SpanProcessor
 
     from otel_kedro.config.settings import Settings
     from otel_kedro.exporters.conduct import ConductWriter
-    from otel_kedro.exporters.metrics_file import MetricsFileWriter
+    from otel_kedro.exporters.metrics_line import MetricsLineWriter
+    from otel_kedro.model.metric_series import MetricSeries
     from otel_kedro.model.usage import NodeFigure, TreeSample, UsageSummary
     from otel_kedro.processors.chain import Chain
     from otel_kedro.runs.span_durations import DurationTee
@@ -60,8 +61,8 @@ class RunUsage:
         on_sample: Callable[[TreeSample], None] | None = None,
     ) -> None:
         from otel_kedro.exporters.conduct import ConductWriter
-        from otel_kedro.exporters.metrics_file import MetricsFileWriter
-        from otel_kedro.model.run_folder import TRACES_FILE
+        from otel_kedro.exporters.metrics_line import MetricsLineWriter
+        from otel_kedro.model.run_folder import METRICS_FILE, TRACES_FILE
         from otel_kedro.runs.span_durations import traces_offset
         from otel_kedro.sources.kedro.durations import KedroDurations
         from otel_kedro.sources.process.metrics import ProcessMetrics
@@ -81,9 +82,11 @@ class RunUsage:
         self._traces = folder / TRACES_FILE
         self._traces_offset = traces_offset(self._traces)  # workers' lines come after this
         self._tee: DurationTee | None = None
-        self._metrics: MetricsFileWriter = MetricsFileWriter(
-            folder, apply_to_resource(resource, chain), __version__
-        )
+        processed = apply_to_resource(resource, chain)
+        self._metrics: MetricsLineWriter = MetricsLineWriter(
+            folder / METRICS_FILE, processed.attributes, __version__,  # type: ignore[arg-type]
+            resource_schema_url=processed.schema_url,
+        )  # fmt: skip
         self._conduct: ConductWriter = ConductWriter(
             folder,
             command=" ".join(sys.argv),
@@ -137,10 +140,10 @@ class RunUsage:
     def _write_samples(self, samples: list[TreeSample]) -> None:
         """Samples as process metrics, through the files chain, into ``metrics.jsonl``."""
         if samples:
-            self._write(self._process_metrics.metrics(samples))
+            self._write(self._process_metrics.series(samples))
 
-    def _write(self, metrics: list[Metric]) -> None:
-        self._metrics.add_metrics(apply_to_metrics(metrics, self._chain))
+    def _write(self, series: list[MetricSeries]) -> None:
+        self._metrics.add_series(apply_to_series(series, self._chain))
 
     def _take(self) -> list[TreeSample]:
         batch, self._pending = self._pending, []
@@ -157,7 +160,7 @@ class RunUsage:
             with self._lock:
                 batch = self._take()
             self._write_samples(batch)
-            self._write(self._process_metrics.flush())
+            self._write(self._process_metrics.flush_series())
             nodes = self._write_durations(result)
             self._conduct.finish(summary, _EXIT_CODES.get(result), message=result)
         except Exception as error:  # noqa: BLE001 - usage files are a bonus; never break a run
@@ -185,6 +188,6 @@ class RunUsage:
         own = self._tee.own_pids if self._tee is not None else {os.getpid()}
         record_other_processes(self._durations, self._traces, self._traces_offset, own)
         self._durations.decide(result)
-        for chunk in in_chunks(self._durations.metrics(), _POINTS_PER_LINE):
+        for chunk in in_chunks(self._durations.series(), _POINTS_PER_LINE):
             self._write(chunk)
         return self._durations.top_nodes()

@@ -24,7 +24,6 @@ if TYPE_CHECKING:
 
     from otel_kedro.config.settings import Settings
     from otel_kedro.exporters.metrics_line import MetricsLineWriter
-    from otel_kedro.model.metric_series import MetricSeries
     from otel_kedro.model.usage import TreeSample
     from otel_kedro.processors.chain import Chain
     from otel_kedro.sources.process.metrics import ProcessMetrics
@@ -106,27 +105,16 @@ class CommandRecord:
             return
         if not batch and (not last or self.metrics_writer is None):
             return
+        from otel_kedro.processors.series import apply_to_series
+
         try:
             writer, metrics = self._metrics()
-            writer.add_series(self._processed(metrics.series(batch)))
+            writer.add_series(apply_to_series(metrics.series(batch), self.chain))
             if last:
-                writer.add_series(self._processed(metrics.flush_series()))
+                writer.add_series(apply_to_series(metrics.flush_series(), self.chain))
         except Exception as error:  # noqa: BLE001 - usage files are a bonus; never break a run
             self.metrics_failed = True
             warn_once(f"cannot write {self.paths['metrics']} ({error!r}).")
-
-    def _processed(self, series: list[MetricSeries]) -> list[MetricSeries]:
-        """Every point's attributes through the files chain, as ``apply_to_metrics`` does."""
-        attributes = self.chain.attributes
-        return [
-            one._replace(
-                points=tuple(
-                    point._replace(attributes=attributes(point.attributes))  # type: ignore[arg-type]
-                    for point in one.points
-                ),
-            )
-            for one in series
-        ]
 
     def _metrics(self) -> tuple[MetricsLineWriter, ProcessMetrics]:
         from otel_kedro.exporters.metrics_line import MetricsLineWriter

@@ -13,15 +13,15 @@ from collections.abc import Callable
 from multiprocessing.connection import Connection
 from pathlib import Path
 
-from opentelemetry.sdk.metrics.export import Gauge, Metric, NumberDataPoint
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 
 from otel_kedro.exporters.conduct import ConductWriter
 from otel_kedro.exporters.files import AtomicAppendStream, write_failure
-from otel_kedro.exporters.metrics_file import MetricsFileWriter
+from otel_kedro.exporters.metrics_line import MetricsLineWriter
 from otel_kedro.exporters.span_lines import SpanLineExporter
+from otel_kedro.model.metric_series import MetricSeries, NumberPoint
 from otel_kedro.model.run_folder import TRACES_FILE, read_lines
 from otel_kedro.model.usage import UsageSummary
 from tests.support.usage_samples import samples
@@ -108,10 +108,10 @@ def test_the_metrics_writer_keeps_whole_lines(tmp_path: Path) -> None:
     path = tmp_path / "metrics.jsonl"
 
     def work(folder: Path) -> object:
-        writer = MetricsFileWriter(folder, Resource({"service.name": "s"}), "1")
+        writer = MetricsLineWriter(folder / "metrics.jsonl", {"service.name": "s"}, "1")
         for index in range(40):
-            point = NumberDataPoint({"i": index}, 0, index, float(index))
-            writer.add_metrics([Metric("process.memory.usage", None, "By", Gauge([point]))])
+            point = NumberPoint({"i": index}, 0, index, float(index))
+            writer.add_series([MetricSeries("process.memory.usage", "", "By", "gauge", (point,))])
         writer.close()
         return None
 

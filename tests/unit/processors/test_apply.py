@@ -159,16 +159,6 @@ class TestMetricsAndProperties:
         assert str(after) == text_before
         assert "alice" in str(before), "the original is not mutated"
 
-    def test_metric_lists_are_processed_the_same_way(self) -> None:
-        """apply_to_metrics processes a plain list of metrics (what the file writer receives)."""
-        from otel_kedro.processors.apply import apply_to_metrics
-
-        data = self._data()
-        metrics = data.resource_metrics[0].scope_metrics[0].metrics
-        processed = apply_to_metrics(metrics, _upper_chain())
-        who = sorted(p.attributes["who"] for m in processed for p in m.data.data_points)
-        assert who == ["ALICE", "BOB", "CAROL"]
-
     def test_heap_properties_are_an_attribute_set(self) -> None:
         """Heap properties go through the same chain as span attributes."""
         from otel_kedro.processors.apply import apply_to_properties

@@ -14,13 +14,18 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from otel_kedro import attributes as keys
+from otel_kedro.model.metric_series import HistogramPoint
 from otel_kedro.runs.span_durations import DurationTee, record_other_processes, traces_offset
 from otel_kedro.sources.kedro.durations import KedroDurations
 
 
 def node_counts(durations: KedroDurations) -> dict[str, int]:
-    (metric,) = [m for m in durations.metrics() if m.name == keys.KEDRO_NODE_DURATION]
-    return {str(p.attributes[keys.CICD_TASK_NAME]): p.count for p in metric.data.data_points}  # type: ignore[index, union-attr]
+    (series,) = [m for m in durations.series() if m.name == keys.KEDRO_NODE_DURATION]
+    return {
+        str(p.attributes[keys.CICD_TASK_NAME]): p.observations
+        for p in series.points
+        if isinstance(p, HistogramPoint)
+    }
 
 
 def worker_line(pid: int, node: str) -> str:

@@ -14,8 +14,9 @@ beyond one small point per node):
 - ``kedro.run.duration``: bucketed, per pipeline and ``cicd.pipeline.result``.
 
 A plain locked aggregator rather than the SDK's ``MeterProvider``: a record costs about a
-microsecond on the thread that ends the span, and the points come out as SDK ``Metric`` objects
-with the run's start as every cumulative series' start. Buckets are ``(lower, upper]``, as the
+microsecond on the thread that ends the span, and the points come out as plain
+:class:`~otel_kedro.model.metric_series.MetricSeries` with the run's start as every cumulative
+series' start. Buckets are ``(lower, upper]``, as the
 SDK's.
 """
 
@@ -28,13 +29,11 @@ import math
 import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
-from typing import TYPE_CHECKING, Final, Literal
+from typing import Final, Literal
 
 from otel_kedro import attributes as keys
+from otel_kedro.model.metric_series import HistogramPoint, MetricSeries
 from otel_kedro.model.usage import NodeFigure
-
-if TYPE_CHECKING:
-    from opentelemetry.sdk.metrics.export import HistogramDataPoint, Metric
 
 # Explicit histogram boundaries in seconds: 5 ms (a parameter load) to 2 h (a long node), about
 # three per decade, so both a dataset load and a training node land in informative buckets.
@@ -188,72 +187,55 @@ class KedroDurations:
             figures = [f for _, _, f in self._slowest] + [f for _, _, f in self._hungriest]
         return list({id(figure): figure for figure in figures}.values())
 
-    def metrics(self, now: float | None = None) -> list[Metric]:
+    def series(self, now: float | None = None) -> list[MetricSeries]:
         """The histograms recorded so far (cumulative), stamped ``now`` (Unix s) or now."""
-        from opentelemetry.sdk.metrics.export import (
-            AggregationTemporality,
-            Histogram,
-            HistogramDataPoint,
-            Metric,
-        )
-
         at = time.time_ns() if now is None else _ns(now)
         result = []
         with self._lock:
             for name, by_key in self._series.items():
                 if not by_key:
                     continue
-                points = [_point(HistogramDataPoint, key, series, self._bounds, at)
-                          for key, series in by_key.items()]  # fmt: skip
-                data = Histogram(points, AggregationTemporality.CUMULATIVE)
-                result.append(Metric(name, _DESCRIPTIONS[name], "s", data))
+                points = tuple(_point(key, series, self._bounds, at)
+                               for key, series in by_key.items())  # fmt: skip
+                result.append(MetricSeries(name, _DESCRIPTIONS[name], "s", "histogram", points))
         return result
 
 
-def in_chunks(metrics: Sequence[Metric], points: int) -> Iterator[list[Metric]]:
-    """``metrics`` as consecutive lists holding at most ``points`` data points each, a metric
+def in_chunks(series: Sequence[MetricSeries], points: int) -> Iterator[list[MetricSeries]]:
+    """``series`` as consecutive lists holding at most ``points`` data points each, a series
     split across lists where it has more: written one list per line, the end of a run of
     thousands of nodes never encodes one document of every node's point at once.
     """
-    chunk: list[Metric] = []
+    chunk: list[MetricSeries] = []
     size = 0
-    for metric in metrics:
-        data = metric.data
-        all_points = list(data.data_points)
-        for start in range(0, len(all_points), points):
-            part = all_points[start : start + points]
+    for one in series:
+        for start in range(0, len(one.points), points):
+            part = one.points[start : start + points]
             if chunk and size + len(part) > points:
                 yield chunk
                 chunk, size = [], 0
-            smaller = dataclasses.replace(data, data_points=part)  # type: ignore[arg-type]
-            chunk.append(dataclasses.replace(metric, data=smaller))
+            chunk.append(one._replace(points=part))
             size += len(part)
     if chunk:
         yield chunk
 
 
-def _point(
-    point_type: type[HistogramDataPoint],
-    key: _Key,
-    series: _Series,
-    bounds: tuple[float, ...],
-    at: int,
-) -> HistogramDataPoint:
+def _point(key: _Key, series: _Series, bounds: tuple[float, ...], at: int) -> HistogramPoint:
     """One series as a point. A bucketless series has no bucket counts (OTLP allows none with
     no bounds) and, holding one value, no min and max: they would repeat the sum.
     """
     bucketed = series.buckets is not None
     single = not bucketed and series.count == 1
-    return point_type(
+    return HistogramPoint(
         attributes=dict(key),
-        start_time_unix_nano=min(series.start_ns, at),
-        time_unix_nano=at,
-        count=series.count,
-        sum=series.total,
-        bucket_counts=list(series.buckets) if series.buckets is not None else [],
-        explicit_bounds=list(bounds) if bucketed else [],
-        min=None if single else series.low,  # type: ignore[arg-type]
-        max=None if single else series.high,  # type: ignore[arg-type]
+        start_ns=min(series.start_ns, at),
+        time_ns=at,
+        observations=series.count,
+        total=series.total,
+        bucket_counts=tuple(series.buckets) if series.buckets is not None else (),
+        bounds=bounds if bucketed else (),
+        low=None if single else series.low,
+        high=None if single else series.high,
     )
 
 

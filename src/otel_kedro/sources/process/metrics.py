@@ -1,4 +1,4 @@
-"""The process-tree sampler's samples as OTLP metrics (SDK ``Metric`` objects).
+"""The process-tree sampler's samples as OTLP metric series.
 
 :class:`ProcessMetrics` (what a run writes) gives the tree's CPU time and resident memory a point
 at every sample and everything else one point per window, the window's peak or last value (see
@@ -12,8 +12,8 @@ process semantic conventions 1.44: counters and up-down counters are cumulative 
 process's points carry ``process.pid``, ``process.parent_pid`` and ``process.executable.name``
 (never its command line).
 
-:meth:`ProcessMetrics.series` gives the same points as plain values (no SDK import), for
-``otel-kedro run``; :meth:`ProcessMetrics.metrics` gives SDK ``Metric`` objects.
+Both give plain :class:`~otel_kedro.model.metric_series.MetricSeries` (no SDK import), which
+``exporters.metrics_line`` encodes.
 """
 
 from __future__ import annotations
@@ -21,15 +21,12 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING, Final, NamedTuple
+from typing import Final, NamedTuple
 
 from otel_kedro import attributes as keys
 from otel_kedro.model.metric_series import AttributeValue, MetricSeries, NumberPoint, SeriesKind
 from otel_kedro.model.usage import ProcessUsage, TreeSample
 from otel_kedro.sources.process.windows import WINDOW_S, Windows
-
-if TYPE_CHECKING:
-    from opentelemetry.sdk.metrics.export import Metric
 
 SCHEMA_URL: Final = keys.SCHEMA_URL
 
@@ -128,35 +125,6 @@ class _Points:
         ]  # fmt: skip
 
 
-def sdk_metrics(series: Iterable[MetricSeries]) -> list[Metric]:
-    """Plain series as the SDK's ``Metric`` objects (cumulative sums and gauges)."""
-    from opentelemetry.sdk.metrics.export import (
-        AggregationTemporality,
-        Gauge,
-        Metric,
-        NumberDataPoint,
-        Sum,
-    )
-
-    result = []
-    for one in series:
-        points = [
-            NumberDataPoint(dict(p.attributes), p.start_ns, p.time_ns, p.value) for p in one.points
-        ]
-        data: Sum | Gauge
-        if one.kind == "gauge":
-            data = Gauge(points)
-        else:
-            data = Sum(points, AggregationTemporality.CUMULATIVE, one.kind == "counter")
-        result.append(Metric(one.name, one.description, one.unit, data))
-    return result
-
-
-def process_metrics(samples: Iterable[TreeSample], *, start_time: float, cpus: int) -> list[Metric]:
-    """:func:`process_series` as SDK ``Metric`` objects."""
-    return sdk_metrics(process_series(samples, start_time=start_time, cpus=cpus))
-
-
 def process_series(
     samples: Iterable[TreeSample], *, start_time: float, cpus: int
 ) -> list[MetricSeries]:
@@ -191,7 +159,7 @@ class ProcessMetrics:
     creation of the oldest process of the first sample (the counters have counted since then).
     The tree's CPU time and RSS get a point per sample; the rest one per ``window`` seconds
     (None: every point of every sample), the open window's points coming out with a later batch
-    or :meth:`flush`. Thread-safe; ``cpus`` defaults to :func:`available_cpus`.
+    or :meth:`flush_series`. Thread-safe; ``cpus`` defaults to :func:`available_cpus`.
     """
 
     def __init__(
@@ -208,16 +176,8 @@ class ProcessMetrics:
         self._tree_start: float | None = None
         self._lock = threading.Lock()
 
-    def metrics(self, samples: Sequence[TreeSample]) -> list[Metric]:
-        """The points of these samples (nothing for no samples)."""
-        return sdk_metrics(self.series(samples))
-
-    def flush(self) -> list[Metric]:
-        """The points of the window still open (at the end of a run)."""
-        return sdk_metrics(self.flush_series())
-
     def series(self, samples: Sequence[TreeSample]) -> list[MetricSeries]:
-        """The points of these samples as plain values (nothing for no samples)."""
+        """The points of these samples (nothing for no samples)."""
         if not samples:
             return []
         with self._lock:
@@ -244,7 +204,7 @@ class ProcessMetrics:
             return points.series()
 
     def flush_series(self) -> list[MetricSeries]:
-        """:meth:`flush` as plain values."""
+        """The points of the window still open (at the end of a run)."""
         with self._lock:
             if self._windows is None:
                 return []

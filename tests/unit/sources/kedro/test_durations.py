@@ -14,20 +14,15 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from opentelemetry import metrics as otel_metrics
-from opentelemetry.exporter.otlp.json.common.metrics_encoder import encode_metrics
 from opentelemetry.sdk.metrics.export import (
     AggregationTemporality,
     Histogram,
     HistogramDataPoint,
     Metric,
-    MetricsData,
-    ResourceMetrics,
-    ScopeMetrics,
 )
-from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 
 from otel_kedro import attributes as keys
+from otel_kedro.exporters.metrics_line import metrics_request
 from otel_kedro.model.usage import NodeFigure
 from otel_kedro.sources.kedro.durations import (
     DURATION_BUCKETS,
@@ -35,10 +30,16 @@ from otel_kedro.sources.kedro.durations import (
     KedroDurations,
     in_chunks,
 )
+from tests.support.sdk_metrics import sdk_metrics
 from tests.support.usage_samples import T0, ns
 
 NODE_VALUES = (0.004, 0.3, 0.5, 0.5000001, 42.0)
 CSV = "kedro_datasets.pandas.CSVDataset"
+
+
+def metrics_of(durations: KedroDurations, now: float | None = None) -> list[Metric]:
+    """The recorded histograms as the SDK's metric objects (what the OTLP encoders take)."""
+    return sdk_metrics(durations.series(now))
 
 
 def by_name(metrics: list[Metric]) -> dict[str, Metric]:
@@ -68,7 +69,7 @@ def recorded() -> KedroDurations:
 
 
 def test_names_units_descriptions_and_cumulative_temporality(recorded: KedroDurations) -> None:
-    found = by_name(recorded.metrics(now=T0 + 61))
+    found = by_name(metrics_of(recorded, now=T0 + 61))
     assert list(found) == [
         keys.KEDRO_NODE_DURATION,
         keys.KEDRO_DATASET_LOAD_DURATION,
@@ -87,7 +88,7 @@ def test_names_units_descriptions_and_cumulative_temporality(recorded: KedroDura
 
 
 def test_nodes_have_one_series_each_without_buckets(recorded: KedroDurations) -> None:
-    node = hist_points(by_name(recorded.metrics(now=T0 + 61))[keys.KEDRO_NODE_DURATION])
+    node = hist_points(by_name(metrics_of(recorded, now=T0 + 61))[keys.KEDRO_NODE_DURATION])
     by_result = {attributes(p)[keys.CICD_TASK_RUN_RESULT]: p for p in node}
     success = by_result[keys.RESULT_SUCCESS]
     assert attributes(success) == {
@@ -103,7 +104,7 @@ def test_nodes_have_one_series_each_without_buckets(recorded: KedroDurations) ->
 
 
 def test_datasets_by_type_and_runs_have_buckets(recorded: KedroDurations) -> None:
-    found = by_name(recorded.metrics(now=T0 + 61))
+    found = by_name(metrics_of(recorded, now=T0 + 61))
     (load,) = hist_points(found[keys.KEDRO_DATASET_LOAD_DURATION])
     assert attributes(load) == {keys.KEDRO_DATASET_TYPE: CSV}
     assert (load.count, load.min, load.max) == (2, 0.02, 0.3)
@@ -127,14 +128,14 @@ def test_bucket_edges_are_lower_exclusive_upper_inclusive() -> None:
     durations = KedroDurations(boundaries=(1.0, 2.0))
     for seconds in (0.0, 1.0, 1.0000001, 2.0, 2.5):
         durations.record_run("p", seconds, keys.RESULT_SUCCESS)
-    ((point,),) = [hist_points(m) for m in durations.metrics()]
+    ((point,),) = [hist_points(m) for m in metrics_of(durations)]
     assert list(point.bucket_counts) == [2, 2, 1]  # (-inf, 1] (1, 2] (2, inf)
 
 
 def test_boundaries_are_sorted_deduplicated_and_must_be_finite() -> None:
     durations = KedroDurations(boundaries=(10, 1, 5, 1))
     durations.record_dataset("load", CSV, 3.0)
-    ((point,),) = [hist_points(m) for m in durations.metrics()]
+    ((point,),) = [hist_points(m) for m in metrics_of(durations)]
     assert list(point.explicit_bounds) == [1.0, 5.0, 10.0]
     assert list(point.bucket_counts) == [0, 1, 0, 0]
     with pytest.raises(ValueError, match="finite"):
@@ -149,7 +150,7 @@ def test_without_start_time_each_series_starts_at_its_first_value() -> None:
     durations.record_node("b", 1.0, keys.RESULT_SUCCESS)
     durations.record_node("a", 2.0, keys.RESULT_SUCCESS)
     after = time.time_ns()
-    (metric,) = durations.metrics()
+    (metric,) = metrics_of(durations)
     after_collection = time.time_ns()
     starts = {
         attributes(p)[keys.CICD_TASK_NAME]: p.start_time_unix_nano for p in hist_points(metric)
@@ -161,10 +162,10 @@ def test_without_start_time_each_series_starts_at_its_first_value() -> None:
 
 def test_nothing_recorded_gives_no_metrics() -> None:
     durations = KedroDurations(start_time=T0)
-    assert durations.metrics() == []
+    assert metrics_of(durations) == []
     durations.record_node("n", -1.0, keys.RESULT_SUCCESS)
     durations.observe("kedro run", {keys.PROCESS_PID: 1}, 3.0)  # a command span: not timed here
-    assert durations.metrics(now=T0 + 1) == []
+    assert metrics_of(durations, now=T0 + 1) == []
 
 
 def test_durations_from_many_threads_are_all_counted() -> None:
@@ -183,7 +184,7 @@ def test_durations_from_many_threads_are_all_counted() -> None:
     durations.record_run("p0", -1.0, "success")  # a clock step: ignored
     durations.record_run("p0", float("nan"), "success")
     durations.record_run("p0", float("inf"), "success")
-    (metric,) = durations.metrics()
+    (metric,) = metrics_of(durations)
     points = hist_points(metric)
     assert sorted(attributes(p)[keys.CICD_PIPELINE_NAME] for p in points) == ["p0", "p1"]
     assert sum(p.count for p in points) == 16_000
@@ -209,7 +210,7 @@ class TestObserve:
         run = {keys.CICD_PIPELINE_RUN_ID: "r", keys.CICD_PIPELINE_NAME: "__default__",
                keys.CICD_PIPELINE_RESULT: keys.RESULT_FAILURE}  # fmt: skip
         durations.observe("RUN __default__", run, 3.0)
-        found = {m.name: hist_points(m) for m in durations.metrics(now=T0 + 4)}
+        found = {m.name: hist_points(m) for m in metrics_of(durations, now=T0 + 4)}
         assert [attributes(p) for p in found[keys.KEDRO_NODE_DURATION]] == [
             {keys.CICD_TASK_NAME: "clean", keys.CICD_TASK_RUN_RESULT: keys.RESULT_SUCCESS}
         ]
@@ -227,9 +228,9 @@ class TestObserve:
         durations.observe(
             "RUN p", {keys.CICD_PIPELINE_RUN_ID: "r", keys.CICD_PIPELINE_NAME: "p"}, 2.0
         )
-        assert durations.metrics(now=T0 + 3) == []
+        assert metrics_of(durations, now=T0 + 3) == []
         durations.decide(keys.RESULT_CANCELLATION)
-        found = {m.name: hist_points(m) for m in durations.metrics(now=T0 + 3)}
+        found = {m.name: hist_points(m) for m in metrics_of(durations, now=T0 + 3)}
         (node,) = found[keys.KEDRO_NODE_DURATION]
         assert attributes(node)[keys.CICD_TASK_RUN_RESULT] == keys.RESULT_CANCELLATION
         (run,) = found[keys.KEDRO_RUN_DURATION]
@@ -268,11 +269,11 @@ def test_a_node_costs_a_few_hundred_bytes_of_otlp_json() -> None:
         for operation in ("LOAD", "SAVE"):
             durations.observe(f"{operation} d{index}", {keys.KEDRO_DATASET_NAME: f"d{index}",
                                                         keys.KEDRO_DATASET_TYPE: CSV}, 0.002)  # fmt: skip
-    scope = InstrumentationScope(keys.INSTRUMENTATION_SCOPE, "0.1.0", keys.SCHEMA_URL)
-    data = MetricsData(
-        [ResourceMetrics(Resource({}), [ScopeMetrics(scope, durations.metrics(), "")], "")]
-    )
-    size = len(json.dumps(encode_metrics(data).to_dict(), separators=(",", ":")))
+    request = metrics_request(
+        durations.series(), {}, scope_name=keys.INSTRUMENTATION_SCOPE, scope_version="0.1.0",
+        schema_url=keys.SCHEMA_URL,
+    )  # fmt: skip
+    size = len(json.dumps(request, separators=(",", ":")))
     assert size / 1000 < 320, f"{size / 1000:.0f} bytes per node"
 
 
@@ -280,7 +281,7 @@ def test_the_global_meter_provider_is_left_alone() -> None:
     provider = otel_metrics.get_meter_provider()
     durations = KedroDurations()
     durations.record_run("__default__", 1.0, keys.RESULT_SUCCESS)
-    assert durations.metrics()
+    assert metrics_of(durations)
     assert otel_metrics.get_meter_provider() is provider
 
 
@@ -299,11 +300,13 @@ def test_chunks_hold_every_point_once_and_never_more_than_asked(
         recorded.record_node(f"n{index}", 0.5, "success")
     for index in range(datasets):
         recorded.record_dataset("load", f"pkg.Type{index}", 0.1)
-    metrics = recorded.metrics(now=T0)
-    chunks = list(in_chunks(metrics, points))
-    assert all(sum(len(m.data.data_points) for m in chunk) <= points for chunk in chunks)
+    series = recorded.series(now=T0)
+    chunks = list(in_chunks(series, points))
+    assert all(sum(len(m.points) for m in chunk) <= points for chunk in chunks)
     assert all(chunk for chunk in chunks)
-    for metric in metrics:
-        parts = [m for chunk in chunks for m in chunk if m.name == metric.name]
-        assert {(m.description, m.unit) for m in parts} == {(metric.description, metric.unit)}
-        assert [p for m in parts for p in m.data.data_points] == list(metric.data.data_points)
+    for one in series:
+        parts = [m for chunk in chunks for m in chunk if m.name == one.name]
+        assert {(m.description, m.unit, m.kind) for m in parts} == {
+            (one.description, one.unit, one.kind)
+        }
+        assert [p for m in parts for p in m.points] == list(one.points)

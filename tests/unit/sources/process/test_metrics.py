@@ -1,4 +1,4 @@
-"""The sampler's samples as SDK metrics, every point of every sample (``window=None``; see
+"""The sampler's samples as metric series (read as the SDK's metric objects), every point of every sample (``window=None``; see
 test_windows.py for what a run writes), named by the process conventions."""
 
 from __future__ import annotations
@@ -12,11 +12,17 @@ from opentelemetry.sdk.metrics.export import AggregationTemporality, Gauge, Metr
 
 from otel_kedro import attributes as keys
 from otel_kedro.model.usage import TreeSample
-from otel_kedro.sources.process.metrics import ProcessMetrics, available_cpus, process_metrics
+from otel_kedro.sources.process.metrics import ProcessMetrics, available_cpus, process_series
+from tests.support.sdk_metrics import sdk_metrics
 from tests.support.usage_samples import MB, T0, ns, process, samples
 
 CPUS = 4
 Point = tuple[dict[str, Any], int, int, float]
+
+
+def _sdk(metrics: ProcessMetrics, samples: list[TreeSample]) -> list[Metric]:
+    """The series as the SDK's metric objects (what the OTLP encoders take)."""
+    return sdk_metrics(metrics.series(samples))
 
 
 def by_name(metrics: list[Metric]) -> dict[str, Metric]:
@@ -40,7 +46,7 @@ def sampled() -> list[TreeSample]:
 
 @pytest.fixture
 def found(sampled: list[TreeSample]) -> dict[str, Metric]:
-    return by_name(ProcessMetrics(window=None, cpus=CPUS).metrics(sampled))
+    return by_name(_sdk(ProcessMetrics(window=None, cpus=CPUS), sampled))
 
 
 def test_names_units_and_temporality_follow_the_process_conventions(
@@ -170,7 +176,7 @@ def test_available_cpus_is_the_default() -> None:
     (tree,) = [
         value
         for attrs, _, _, value in points(
-            by_name(ProcessMetrics(window=None).metrics([sample]))[keys.PROCESS_CPU_UTILIZATION]
+            by_name(_sdk(ProcessMetrics(window=None), [sample]))[keys.PROCESS_CPU_UTILIZATION]
         )
         if not attrs
     ]
@@ -181,7 +187,7 @@ def test_a_given_start_time_starts_every_tree_series_on_every_batch() -> None:
     metrics = ProcessMetrics(window=None, start_time=T0 - 100, cpus=CPUS)
     starts = set()
     for sample in samples():
-        cpu = points(by_name(metrics.metrics([sample]))[keys.PROCESS_CPU_TIME])
+        cpu = points(by_name(_sdk(metrics, [sample]))[keys.PROCESS_CPU_TIME])
         starts |= {start for attrs, start, _, _ in cpu if keys.PROCESS_PID not in attrs}
     assert starts == {ns(T0 - 100)}
 
@@ -189,10 +195,10 @@ def test_a_given_start_time_starts_every_tree_series_on_every_batch() -> None:
 def test_the_tree_start_is_fixed_by_the_first_batch() -> None:
     first, *rest = samples()
     metrics = ProcessMetrics(window=None, cpus=CPUS)
-    metrics.metrics([first])
+    _sdk(metrics, [first])
     older = process(102, 100, "python3", at=1, rss=MB, create_time=T0 - 1000)
     later = rest[0]._replace(processes=(*rest[0].processes, older))
-    cpu = points(by_name(metrics.metrics([later]))[keys.PROCESS_CPU_TIME])
+    cpu = points(by_name(_sdk(metrics, [later]))[keys.PROCESS_CPU_TIME])
     tree_starts = {start for attrs, start, _, _ in cpu if keys.PROCESS_PID not in attrs}
     assert tree_starts == {ns(min(p.create_time for p in first.processes))}
     # A process's series starts at its creation, whenever it joined.
@@ -202,7 +208,7 @@ def test_the_tree_start_is_fixed_by_the_first_batch() -> None:
 def test_a_first_sample_without_processes_starts_one_interval_before_it() -> None:
     empty = samples()[1]._replace(processes=())
     cpu = points(
-        by_name(ProcessMetrics(window=None, cpus=CPUS).metrics([empty]))[keys.PROCESS_CPU_TIME]
+        by_name(_sdk(ProcessMetrics(window=None, cpus=CPUS), [empty]))[keys.PROCESS_CPU_TIME]
     )
     assert {start for _, start, _, _ in cpu} == {ns(empty.timestamp - empty.interval)}
 
@@ -210,7 +216,7 @@ def test_a_first_sample_without_processes_starts_one_interval_before_it() -> Non
 def test_a_start_time_after_the_first_sample_is_clamped_to_it() -> None:
     first = samples()[0]
     metrics = ProcessMetrics(window=None, start_time=first.timestamp + 60, cpus=CPUS)
-    cpu = points(by_name(metrics.metrics([first]))[keys.PROCESS_CPU_TIME])
+    cpu = points(by_name(_sdk(metrics, [first]))[keys.PROCESS_CPU_TIME])
     assert {start for attrs, start, _, _ in cpu if not attrs.get(keys.PROCESS_PID)} == {
         ns(first.timestamp)
     }
@@ -218,12 +224,12 @@ def test_a_start_time_after_the_first_sample_is_clamped_to_it() -> None:
 
 def test_nothing_for_nothing_and_batches_from_many_threads() -> None:
     metrics = ProcessMetrics(window=None, cpus=CPUS)
-    assert metrics.metrics([]) == []
-    assert process_metrics([], start_time=T0, cpus=CPUS) == []
+    assert metrics.series([]) == []
+    assert process_series([], start_time=T0, cpus=CPUS) == []
     sampled = samples()
     results: list[list[Metric]] = []
     threads = [
-        threading.Thread(target=lambda: results.append(metrics.metrics(sampled))) for _ in range(8)
+        threading.Thread(target=lambda: results.append(_sdk(metrics, sampled))) for _ in range(8)
     ]
     for thread in threads:
         thread.start()
