@@ -14,14 +14,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from json.encoder import encode_basestring_ascii
 from typing import TYPE_CHECKING, Any
 
-from otel_kedro.exporters.span_lines import (
-    Unsupported,
-    any_value,
-    compact_json,
-    encode_attributes,
-)
+from otel_kedro.exporters.span_lines import Unsupported, any_value_json, attributes_json
 
 if TYPE_CHECKING:
     from opentelemetry.sdk._logs import ReadableLogRecord
@@ -29,47 +25,55 @@ if TYPE_CHECKING:
 
     from otel_kedro.model.log_record import CapturedLog
 
+_text = encode_basestring_ascii
 
-def _record_dict(record: CapturedLog) -> dict[str, Any]:
-    result: dict[str, Any] = {}
-    if record.timestamp:
-        result["timeUnixNano"] = str(record.timestamp)
+
+def _record_json(record: CapturedLog) -> str:
+    fields = [f'"timeUnixNano":"{record.timestamp}"'] if record.timestamp else []
     if record.observed_timestamp:
-        result["observedTimeUnixNano"] = str(record.observed_timestamp)
+        fields.append(f'"observedTimeUnixNano":"{record.observed_timestamp}"')
     if record.severity_number:
-        result["severityNumber"] = record.severity_number
+        fields.append(f'"severityNumber":{int(record.severity_number)}')
     if record.severity_text:
-        result["severityText"] = record.severity_text
-    result["body"] = {} if record.body is None else any_value(record.body)
-    attributes = encode_attributes(record.attributes)
-    if attributes:
-        result["attributes"] = attributes
+        fields.append('"severityText":' + _text(record.severity_text))
+    fields.append('"body":' + ("{}" if record.body is None else any_value_json(record.body)))
+    if record.attributes:
+        fields.append('"attributes":' + attributes_json(record.attributes))
     if record.dropped_attributes:
-        result["droppedAttributesCount"] = record.dropped_attributes
+        fields.append(f'"droppedAttributesCount":{int(record.dropped_attributes)}')
     if record.trace_flags:
-        result["flags"] = record.trace_flags
+        fields.append(f'"flags":{int(record.trace_flags)}')
     if record.trace_id:
-        result["traceId"] = f"{record.trace_id:032x}"
+        fields.append(f'"traceId":"{record.trace_id:032x}"')
     if record.span_id:
-        result["spanId"] = f"{record.span_id:016x}"
-    return result
+        fields.append(f'"spanId":"{record.span_id:016x}"')
+    return "{" + ",".join(fields) + "}"
 
 
-def _fast_request(records: Sequence[CapturedLog], resource: Resource) -> dict[str, Any]:
-    scopes: dict[str, list[dict[str, Any]]] = {}
+def _fast_line(records: Sequence[CapturedLog], resource: Resource) -> str:
+    scopes: dict[str, list[str]] = {}
     for record in records:
-        scopes.setdefault(record.scope, []).append(_record_dict(record))
-    encoded = encode_attributes(resource.attributes)
-    group: dict[str, Any] = {
-        "resource": {"attributes": encoded} if encoded else {},
-        "scopeLogs": [
-            {"scope": {"name": scope} if scope else {}, "logRecords": entries}
-            for scope, entries in scopes.items()
-        ],
-    }
-    if resource.schema_url:
-        group["schemaUrl"] = resource.schema_url
-    return {"resourceLogs": [group]}
+        scopes.setdefault(record.scope, []).append(_record_json(record))
+    encoded = (
+        '{"attributes":' + attributes_json(resource.attributes) + "}"
+        if resource.attributes
+        else "{}"
+    )
+    groups = ",".join(
+        '{"scope":' + ('{"name":' + _text(scope) + "}" if scope else "{}")
+        + ',"logRecords":[' + ",".join(entries) + "]}"
+        for scope, entries in scopes.items()
+    )  # fmt: skip
+    schema = ',"schemaUrl":' + _text(resource.schema_url) if resource.schema_url else ""
+    return (
+        '{"resourceLogs":[{"resource":'
+        + encoded
+        + ',"scopeLogs":['
+        + groups
+        + "]"
+        + schema
+        + "}]}\n"
+    )
 
 
 def logs_request_line(records: Sequence[CapturedLog], resource: Resource) -> str:
@@ -77,7 +81,7 @@ def logs_request_line(records: Sequence[CapturedLog], resource: Resource) -> str
     (newline included).
     """
     try:
-        return compact_json(_fast_request(records, resource)) + "\n"
+        return _fast_line(records, resource)
     except (Unsupported, ValueError):
         from opentelemetry.exporter.otlp.json.common._log_encoder import encode_logs
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from opentelemetry.exporter.otlp.json.common.trace_encoder import encode_spans
@@ -81,6 +82,27 @@ class TestSpanLineEncoder:
         assert line.endswith("\n")
         assert "\n" not in line[:-1]
         assert json.loads(line) == json.loads(json.dumps(encode_spans([span]).to_dict()))
+
+    def test_a_run_s_spans_take_the_fast_path(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        """Spans shaped as a run records them (string, int, float, bool attributes and arrays,
+        an exception event, an error status, a remote parent) never need the reference encoder.
+        """
+        import opentelemetry.exporter.otlp.json.common.trace_encoder as reference
+
+        parent = SpanContext(7, 8, True, TraceFlags(TraceFlags.SAMPLED))
+        context = SpanContext(7, 9, False, TraceFlags(TraceFlags.SAMPLED))
+        event = Event("exception", {"exception.type": "ValueError", "exception.message": "é"}, 5)
+        span = ReadableSpan(
+            "north.filter_region", context, parent, Resource({"service.name": "demo"}),
+            {"kedro.node.tags": ["a", "b"], "kedro.node.cpu_time": 0.25, "n": 3, "ok": False,
+             "empty": []},
+            (event,), status=Status(StatusCode.ERROR, "failed"),
+            instrumentation_scope=InstrumentationScope("otel_kedro", "0.1.0"), start_time=1,
+            end_time=2,
+        )  # fmt: skip
+        expected = json.loads(json.dumps(encode_spans([span]).to_dict()))
+        monkeypatch.delattr(reference, "encode_spans")
+        assert json.loads(SpanLineEncoder().line(span)) == expected
 
     def test_the_frame_is_reused_and_still_correct_for_another_resource(self) -> None:
         """The cached resource/scope frame never leaks into a span of another resource."""
