@@ -137,9 +137,17 @@ class _RssSampler(threading.Thread):
         return (picked[0], picked[1], picked[2], picked[3])
 
 
-def run_once(bin_folder: Path, project: Path, runner: str, output_dir: Path) -> Run:
-    """One measured ``kedro run`` in the venv of ``bin_folder``."""
-    env = bench_env(OTEL_KEDRO_OUTPUT_DIR=str(output_dir))
+def run_once(
+    bin_folder: Path,
+    project: Path,
+    runner: str,
+    output_dir: Path,
+    settings: dict[str, str] | None = None,
+) -> Run:
+    """One measured ``kedro run`` in the venv of ``bin_folder`` (``settings``: extra
+    ``OTEL_KEDRO_*`` variables).
+    """
+    env = bench_env(OTEL_KEDRO_OUTPUT_DIR=str(output_dir), **(settings or {}))
     before = set(output_dir.iterdir()) if output_dir.is_dir() else set()
     with tempfile.TemporaryDirectory() as tmp, tempfile.TemporaryFile() as output:
         peak_file = Path(tmp) / "peak"
