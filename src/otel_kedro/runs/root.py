@@ -30,7 +30,6 @@ from otel_kedro import attributes as attr
 from otel_kedro.config.privacy import spec_to_json
 from otel_kedro.diagnostics import warn_once
 from otel_kedro.runs.chains import destination_chain
-from otel_kedro.runs.retention import apply_keep_runs
 from otel_kedro.runs.run_parts import (
     add_remote_delivery,
     complete_dead_runs_of,
@@ -167,6 +166,8 @@ class RunRoot:
                 destination, configuration, project_path, vocabulary, recovered, known
             )
         if settings.keep_runs is not None:
+            from otel_kedro.runs.retention import apply_keep_runs
+
             destination.after_close.append(
                 functools.partial(apply_keep_runs, settings.output_dir, settings.keep_runs)
             )

@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from otel_kedro.diagnostics import warn_once
-from otel_kedro.exporters.delivery import deliver_in_background
 
 if TYPE_CHECKING:
     from opentelemetry.sdk.resources import Resource
@@ -96,6 +95,7 @@ def add_remote_delivery(  # noqa: PLR0913, PLR0917 - the run's parts delivery ne
     the run ends, with the killed runs this run completed; all destinations and runs share
     one bounded wait.
     """
+    from otel_kedro.exporters.delivery import deliver_in_background
     from otel_kedro.runs.remote import remote_jobs, with_folders
 
     settings = configuration.settings
