@@ -24,3 +24,17 @@ def test_long_description_is_short_text_not_the_readme() -> None:
     assert isinstance(readme, dict), "readme must be inline text, not a file (see pyproject.toml)"
     assert readme["content-type"] == "text/markdown"
     assert 0 < len(readme["text"].encode("utf-8")) <= _MAX_DESCRIPTION
+
+
+def test_metadata_kedro_reads_per_task_is_small() -> None:
+    """What a ParallelRunner worker does for every task (``Task._run_node_synchronization``):
+    a fresh hook manager, entry-point hooks registered, each plugin's distribution read.
+    """
+    from kedro.framework.hooks.manager import _create_hook_manager, _register_hooks_entry_points
+
+    manager = _create_hook_manager()
+    _register_hooks_entry_points(manager, ())
+    ours = [dist for _, dist in manager.list_plugin_distinfo() if dist.project_name == "otel-kedro"]
+    assert ours, "otel-kedro's hooks are not registered through the kedro.hooks entry point"
+    metadata = ours[0].read_text("METADATA") or ""
+    assert 0 < len(metadata.encode("utf-8")) <= _MAX_DESCRIPTION + 4_000
