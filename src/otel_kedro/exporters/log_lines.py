@@ -14,18 +14,21 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from json.encoder import encode_basestring_ascii
 from typing import TYPE_CHECKING, Any
 
-from otel_kedro.exporters.span_lines import Unsupported, any_value_json, attributes_json
+from otel_kedro.exporters.span_lines import (
+    Unsupported,
+    any_value_json,
+    attributes_json,
+    resource_json,
+    string_json,
+)
 
 if TYPE_CHECKING:
     from opentelemetry.sdk._logs import ReadableLogRecord
     from opentelemetry.sdk.resources import Resource
 
     from otel_kedro.model.log_record import CapturedLog
-
-_text = encode_basestring_ascii
 
 
 def _record_json(record: CapturedLog) -> str:
@@ -35,7 +38,7 @@ def _record_json(record: CapturedLog) -> str:
     if record.severity_number:
         fields.append(f'"severityNumber":{int(record.severity_number)}')
     if record.severity_text:
-        fields.append('"severityText":' + _text(record.severity_text))
+        fields.append('"severityText":' + string_json(record.severity_text))
     fields.append('"body":' + ("{}" if record.body is None else any_value_json(record.body)))
     if record.attributes:
         fields.append('"attributes":' + attributes_json(record.attributes))
@@ -54,20 +57,15 @@ def _fast_line(records: Sequence[CapturedLog], resource: Resource) -> str:
     scopes: dict[str, list[str]] = {}
     for record in records:
         scopes.setdefault(record.scope, []).append(_record_json(record))
-    encoded = (
-        '{"attributes":' + attributes_json(resource.attributes) + "}"
-        if resource.attributes
-        else "{}"
-    )
     groups = ",".join(
-        '{"scope":' + ('{"name":' + _text(scope) + "}" if scope else "{}")
+        '{"scope":' + ('{"name":' + string_json(scope) + "}" if scope else "{}")
         + ',"logRecords":[' + ",".join(entries) + "]}"
         for scope, entries in scopes.items()
     )  # fmt: skip
-    schema = ',"schemaUrl":' + _text(resource.schema_url) if resource.schema_url else ""
+    schema = ',"schemaUrl":' + string_json(resource.schema_url) if resource.schema_url else ""
     return (
         '{"resourceLogs":[{"resource":'
-        + encoded
+        + resource_json(resource)
         + ',"scopeLogs":['
         + groups
         + "]"

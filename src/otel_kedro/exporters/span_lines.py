@@ -35,7 +35,7 @@ from otel_kedro.exporters.files import AtomicAppendStream
 _FLAGS_HAS_IS_REMOTE = 0x100
 _FLAGS_IS_REMOTE = 0x200
 # A string as compact OTLP JSON writes it (``json``'s own C escaper, ASCII-only as json.dumps).
-_text = encode_basestring_ascii
+string_json = encode_basestring_ascii
 
 
 class Unsupported(Exception):  # noqa: N818 - internal signal: use the reference encoder
@@ -48,7 +48,7 @@ def any_value_json(value: object) -> str:
     """
     # bool before int: bool is an int subclass.
     if isinstance(value, str):
-        return '{"stringValue":' + _text(value) + "}"
+        return '{"stringValue":' + string_json(value) + "}"
     if isinstance(value, bool):
         return '{"boolValue":true}' if value else '{"boolValue":false}'
     if isinstance(value, int):
@@ -70,20 +70,29 @@ def attributes_json(attributes: Mapping[str, object]) -> str:
     """
     return (
         "["
-        + ",".join([('{"key":' + _text(key) + ',"value":' if key else '{"value":')
+        + ",".join([('{"key":' + string_json(key) + ',"value":' if key else '{"value":')
                     + any_value_json(value) + "}"
                     for key, value in attributes.items()])
         + "]"
     )  # fmt: skip
 
 
+def resource_json(resource: Resource) -> str:
+    """OTLP JSON ``Resource`` text: no ``attributes`` key when there are none, as the encoder."""
+    return (
+        '{"attributes":' + attributes_json(resource.attributes) + "}"
+        if resource.attributes
+        else "{}"
+    )
+
+
 def scope_json(scope: InstrumentationScope | None) -> str:
     """OTLP JSON ``InstrumentationScope`` text, as the reference encoder writes it."""
     if scope is None:
         return "{}"
-    fields = ['"name":' + _text(scope.name)] if scope.name else []
+    fields = ['"name":' + string_json(scope.name)] if scope.name else []
     if scope.version:
-        fields.append('"version":' + _text(scope.version))
+        fields.append('"version":' + string_json(scope.version))
     if scope.attributes:
         fields.append('"attributes":' + attributes_json(scope.attributes))
     return "{" + ",".join(fields) + "}"
@@ -108,7 +117,7 @@ def _span_json(span: ReadableSpan) -> str:
         parts.append(f',"parentSpanId":"{parent.span_id:016x}"')
     parts.append(f',"flags":{flags}')
     if span.name:
-        parts.append(',"name":' + _text(span.name))
+        parts.append(',"name":' + string_json(span.name))
     parts.append(f',"kind":{span.kind.value + 1}')  # OTLP numbers kinds from 1 (INTERNAL)
     if span.start_time:
         parts.append(f',"startTimeUnixNano":"{span.start_time}"')
@@ -120,7 +129,7 @@ def _span_json(span: ReadableSpan) -> str:
         parts.append(',"events":[' + ",".join([_event_json(e) for e in span.events]) + "]")
     status = []
     if span.status.description:
-        status.append('"message":' + _text(span.status.description))
+        status.append('"message":' + string_json(span.status.description))
     if span.status.status_code is not StatusCode.UNSET:
         status.append(f'"code":{span.status.status_code.value}')
     parts.append(',"status":{' + ",".join(status) + "}}")
@@ -132,7 +141,7 @@ def _event_json(event: Event) -> str:
         raise Unsupported
     fields = [f'"timeUnixNano":"{event.timestamp}"'] if event.timestamp else []
     if event.name:
-        fields.append('"name":' + _text(event.name))
+        fields.append('"name":' + string_json(event.name))
     if event.attributes:
         fields.append('"attributes":' + attributes_json(event.attributes))
     return "{" + ",".join(fields) + "}"
@@ -152,19 +161,14 @@ class SpanLineEncoder:
         cached = self._prefixes.get(key)
         if cached is not None and cached[0] is resource and cached[1] is scope:
             return cached[2], cached[3]
-        encoded_resource = (
-            '{"attributes":' + attributes_json(resource.attributes) + "}"
-            if resource.attributes
-            else "{}"
-        )
         scope_url = scope.schema_url if scope is not None else ""
         prefix = (
-            '{"resourceSpans":[{"resource":' + encoded_resource
+            '{"resourceSpans":[{"resource":' + resource_json(resource)
             + ',"scopeSpans":[{"scope":' + scope_json(scope) + ',"spans":['
         )  # fmt: skip
-        suffix = "]" + (',"schemaUrl":' + _text(scope_url) if scope_url else "") + "}]"
+        suffix = "]" + (',"schemaUrl":' + string_json(scope_url) if scope_url else "") + "}]"
         if resource.schema_url:
-            suffix += ',"schemaUrl":' + _text(resource.schema_url)
+            suffix += ',"schemaUrl":' + string_json(resource.schema_url)
         suffix += "}]}\n"
         if len(self._prefixes) < self._LIMIT:
             self._prefixes[key] = (resource, scope, prefix, suffix)
