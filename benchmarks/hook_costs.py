@@ -40,6 +40,11 @@ import atexit, functools, json, os, time
 
 _totals = {}
 
+if os.environ.get("_HOOK_COSTS_NO_GC"):
+    import gc
+
+    gc.disable()
+
 
 def _timed(label, function):
     @functools.wraps(function)
@@ -99,6 +104,12 @@ def main() -> None:
     parser.add_argument("--nodes", type=int, default=500)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--detail", action="store_true", help="also time the per-span parts")
+    parser.add_argument(
+        "--no-gc",
+        action="store_true",
+        help="garbage collection off in every run (both sides): per-call costs without the "
+        "collections that Kedro's growing heap triggers inside whichever code allocates",
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
@@ -113,6 +124,12 @@ def main() -> None:
         if args.detail:
             env["_HOOK_COSTS_DETAIL"] = "1"
         disabled = clean_env(OTEL_SDK_DISABLED="true", PYTHONPATH=src)
+        if args.no_gc:
+            env["_HOOK_COSTS_NO_GC"] = "1"
+            site_off = root / "site-off"
+            site_off.mkdir()
+            (site_off / "sitecustomize.py").write_text("import gc\ngc.disable()\n")
+            disabled["PYTHONPATH"] = os.pathsep.join([str(site_off), src])
         kedro_run = [str(BIN / "kedro"), "run"]
         run(kedro_run, cwd=project, env=env)  # warm caches and byte code; not counted
         out.unlink()
@@ -126,6 +143,7 @@ def main() -> None:
     print(
         f"kedro run, {args.nodes} trivial nodes: CPU on the calling thread, median of "
         f"{args.runs} runs (load average {os.getloadavg()[0]:.1f})"
+        + (", garbage collection off" if args.no_gc else "")
     )
     print(f"  {'':52} {'calls':>6} {'total ms':>9} {'µs/call':>8}")
     for label in labels:

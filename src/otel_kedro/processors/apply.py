@@ -18,7 +18,6 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, TypeVar
 
 from opentelemetry.attributes import BoundedAttributes
-from opentelemetry.sdk._logs import ReadableLogRecord
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import Event, ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
@@ -31,8 +30,9 @@ from otel_kedro.processors.chain import Chain
 from otel_kedro.processors.series import PointAttributes
 
 if TYPE_CHECKING:
-    # The SDK's metric types are only met on the remote path (metrics.jsonl read back), where
-    # the SDK is loaded anyway; a run writes plain series (see exporters.metrics_line).
+    # The SDK's metric and log types are only met on the remote path (the files read back),
+    # where the SDK is loaded anyway; a run writes plain series and captured records.
+    from opentelemetry.sdk._logs import ReadableLogRecord
     from opentelemetry.sdk.metrics.export import (
         HistogramDataPoint,
         Metric,
@@ -244,6 +244,8 @@ def process_log(record: ReadableLogRecord, chain: Chain, resource: Resource) -> 
     """The same log record with the chain applied to its body, attributes (exception message
     and stack trace included) and resource; ids, times, severity and scope are kept.
     """
+    from opentelemetry.sdk._logs import ReadableLogRecord  # remote delivery only: lazy
+
     original_record = record.log_record
     raw = original_record.attributes
     original = dict(raw) if raw else {}

@@ -16,6 +16,7 @@ key, or a value other than text, bool, int or float (extra fields can be anythin
 from __future__ import annotations
 
 import logging
+import os
 import time
 import traceback
 from collections.abc import Mapping, Sequence
@@ -38,6 +39,15 @@ _RESERVED: Final = frozenset(
     )
 )  # fmt: skip
 _SEVERITY_TEXT: Final = {"WARNING": "WARN", "CRITICAL": "FATAL"}
+# The variables the SDK's LogRecordLimits reads; with none of them set its limits are its
+# defaults below, so a run need not import the SDK's logs package (≈ 4 ms) to learn them.
+_LIMIT_VARIABLES: Final = (
+    "OTEL_ATTRIBUTE_COUNT_LIMIT",
+    "OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT",
+    "OTEL_LOGRECORD_ATTRIBUTE_COUNT_LIMIT",
+    "OTEL_LOGRECORD_ATTRIBUTE_VALUE_LENGTH_LIMIT",
+)
+_DEFAULT_MAX_ATTRIBUTES: Final = 128
 # A body the OTLP AnyValue can carry as it is (anything else is sent as its str()).
 _ANY_VALUE_TYPES: Final = (type(None), bool, bytes, int, float, str, Sequence, Mapping)
 # Attribute values the SDK's cleaning keeps as they are when no length limit is set.
@@ -62,11 +72,15 @@ class LogTranslator:
     """
 
     def __init__(self) -> None:
+        self._max_attributes: int | None = _DEFAULT_MAX_ATTRIBUTES
+        self._max_length: int | None = None
+        if not any(name in os.environ for name in _LIMIT_VARIABLES):
+            return
         from opentelemetry.sdk._logs import LogRecordLimits
 
         limits = LogRecordLimits()
-        self._max_attributes: int | None = limits.max_log_record_attributes
-        self._max_length: int | None = limits.max_log_record_attribute_length
+        self._max_attributes = limits.max_log_record_attributes
+        self._max_length = limits.max_log_record_attribute_length
 
     def translate(self, record: logging.LogRecord, span: SpanContext) -> CapturedLog:
         """``record`` as logged inside ``span`` (an invalid span context: outside any)."""

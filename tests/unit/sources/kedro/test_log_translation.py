@@ -157,3 +157,26 @@ def test_severity_numbers_follow_the_sdks_table(level: int) -> None:
     from opentelemetry.sdk._logs._internal import std_to_otel
 
     assert severity_number(level) == std_to_otel(level).value
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")  # the SDK says it dropped attributes
+def test_the_default_limits_without_the_variables_are_the_sdks(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """With no limit variable set the translator does not ask the SDK; a record with more
+    extras than the SDK's default count (128) is cut as the SDK cuts it, values kept whole."""
+    import os
+
+    from otel_kedro.sources.kedro import log_translation
+
+    for name in log_translation._LIMIT_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    assert not any(name.endswith("_LIMIT") and name.startswith("OTEL_") for name in os.environ)
+    record = logging.LogRecord("user", logging.INFO, "/p/nodes.py", 5, "many", (), None, "f")
+    for index in range(140):
+        setattr(record, f"extra_{index:03}", "v" * 300)
+    ours = _ours(record, False)
+    assert ours == _reference(record, False)
+    entry = ours["resourceLogs"][0]["scopeLogs"][0]["logRecords"][0]
+    assert len(entry["attributes"]) == 128
+    assert entry["droppedAttributesCount"] == 140 + 3 - 128
