@@ -17,7 +17,9 @@ import dataclasses
 import json
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Final, Generic, TypeVar, cast
+
+from otel_kedro.model.metric_series import HistogramPoint, MetricSeries, NumberPoint
 
 if TYPE_CHECKING:
     from opentelemetry.sdk._logs import ReadableLogRecord
@@ -31,6 +33,9 @@ if TYPE_CHECKING:
     from opentelemetry.sdk.trace import ReadableSpan
     from opentelemetry.sdk.util.instrumentation import InstrumentationScope
     from opentelemetry.util.types import AttributeValue
+
+    from otel_kedro.model.metric_series import AttributeValue as PointValue
+    from otel_kedro.model.metric_series import SeriesKind
 
 TRACES_FILE: Final = "traces.jsonl"
 METRICS_FILE: Final = "metrics.jsonl"
@@ -184,6 +189,14 @@ def resolve_run(base: Path, ref: str | None) -> Path:
 def read_spans(folder: Path) -> Decoded[ReadableSpan]:
     """Every span of a run folder's ``traces.jsonl``, in file order."""
     return _read_lines(folder / TRACES_FILE, _spans_of_request)
+
+
+def read_metric_series(folder: Path, names: Collection[str] | None = None) -> Decoded[MetricSeries]:
+    """Every metric of a run folder's ``metrics.jsonl`` as plain series, line after line (only
+    those called ``names``, when given): for readers that look at points, without loading the
+    SDK's metrics package (≈ 13 ms) as :func:`read_metrics` must.
+    """
+    return _read_lines(folder / METRICS_FILE, lambda document: _series_of_line(document, names))
 
 
 def read_metrics(folder: Path, names: Collection[str] | None = None) -> Decoded[MetricsData]:
@@ -344,33 +357,89 @@ def _iter_spans(document: Mapping[str, Any]) -> Iterator[ReadableSpan]:
                 )
 
 
-def _number_point(point: Mapping[str, Any]) -> NumberDataPoint:
-    from opentelemetry.sdk.metrics.export import NumberDataPoint
+def _point_attributes(point: Mapping[str, Any]) -> Mapping[str, PointValue]:
+    # Our writers give points scalar attributes only; a foreign line's array passes through.
+    return cast("Mapping[str, PointValue]", attributes_of(point.get("attributes")))
 
+
+def _number_values(point: Mapping[str, Any]) -> NumberPoint:
     value: float = int(point["asInt"]) if "asInt" in point else float(point.get("asDouble", 0.0))
-    return NumberDataPoint(
-        attributes_of(point.get("attributes")),
+    return NumberPoint(
+        _point_attributes(point),
         int(point.get("startTimeUnixNano", 0)),
         int(point.get("timeUnixNano", 0)),
         value,
     )
 
 
-def _histogram_point(point: Mapping[str, Any]) -> HistogramDataPoint:
-    from opentelemetry.sdk.metrics.export import HistogramDataPoint
-
-    return HistogramDataPoint(
-        attributes_of(point.get("attributes")),
+def _histogram_values(point: Mapping[str, Any]) -> HistogramPoint:
+    return HistogramPoint(
+        _point_attributes(point),
         int(point.get("startTimeUnixNano", 0)),
         int(point.get("timeUnixNano", 0)),
         int(point.get("count", 0)),
         float(point.get("sum", 0.0)),
-        [int(c) for c in point.get("bucketCounts", [])],
-        [float(b) for b in point.get("explicitBounds", [])],
+        tuple(int(c) for c in point.get("bucketCounts", [])),
+        tuple(float(b) for b in point.get("explicitBounds", [])),
         # Left out where they equal the sum (one value): None keeps them out on replay too.
-        float(point["min"]) if "min" in point else None,  # type: ignore[arg-type]
-        float(point["max"]) if "max" in point else None,  # type: ignore[arg-type]
+        float(point["min"]) if "min" in point else None,
+        float(point["max"]) if "max" in point else None,
     )
+
+
+def _number_point(point: Mapping[str, Any]) -> NumberDataPoint:
+    from opentelemetry.sdk.metrics.export import NumberDataPoint
+
+    return NumberDataPoint(*_number_values(point))
+
+
+def _histogram_point(point: Mapping[str, Any]) -> HistogramDataPoint:
+    from opentelemetry.sdk.metrics.export import HistogramDataPoint
+
+    values = _histogram_values(point)
+    return HistogramDataPoint(
+        *values[:5],
+        list(values.bucket_counts),
+        list(values.bounds),
+        values.low,  # type: ignore[arg-type]
+        values.high,  # type: ignore[arg-type]
+    )
+
+
+def _series(document: Mapping[str, Any]) -> MetricSeries | None:
+    """One metric as plain values (no SDK objects), for readers that only look at points."""
+    kind: SeriesKind
+    points: tuple[NumberPoint, ...] | tuple[HistogramPoint, ...]
+    if "gauge" in document:
+        kind = "gauge"
+        points = tuple(_number_values(p) for p in document["gauge"].get("dataPoints", []))
+    elif "sum" in document:
+        body = document["sum"]
+        kind = "counter" if body.get("isMonotonic", False) else "updown"
+        points = tuple(_number_values(p) for p in body.get("dataPoints", []))
+    elif "histogram" in document:
+        kind = "histogram"
+        body = document["histogram"]
+        points = tuple(_histogram_values(p) for p in body.get("dataPoints", []))
+    else:  # kinds this project never writes (exponential histograms, summaries)
+        return None
+    name = str(document.get("name", ""))
+    return MetricSeries(
+        name, document.get("description", ""), document.get("unit", ""), kind, points
+    )
+
+
+def _series_of_line(
+    document: Mapping[str, Any], names: Collection[str] | None
+) -> list[MetricSeries]:
+    return [
+        series
+        for resource_metrics in document["resourceMetrics"]
+        for scope_metrics in resource_metrics.get("scopeMetrics", [])
+        for metric in scope_metrics.get("metrics", [])
+        if (names is None or metric.get("name") in names)
+        and (series := _series(metric)) is not None
+    ]
 
 
 def _metric(document: Mapping[str, Any]) -> Metric | None:

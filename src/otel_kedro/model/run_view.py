@@ -15,11 +15,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from otel_kedro import attributes as attr
-from otel_kedro.model.run_folder import read_metrics, read_spans
+from otel_kedro.model.run_folder import read_metric_series, read_spans
 
 if TYPE_CHECKING:
-    from opentelemetry.sdk.metrics.export import MetricsData
     from opentelemetry.sdk.trace import ReadableSpan
+
+    from otel_kedro.model.metric_series import MetricSeries
 
 KIND_COMMAND = "command"
 KIND_RUN = "run"
@@ -239,18 +240,15 @@ def _node(row: SpanRow) -> NodeRow:
     )
 
 
-def _tree_points(metrics: list[MetricsData]) -> Iterator[tuple[str, Any]]:
+def _tree_points(metrics: list[MetricSeries]) -> Iterator[tuple[str, Any]]:
     """Every data point of the process tree's totals (per-process points carry a pid)."""
-    for data in metrics:
-        for resource_metrics in data.resource_metrics:
-            for scope_metrics in resource_metrics.scope_metrics:
-                for metric in scope_metrics.metrics:
-                    for point in getattr(metric.data, "data_points", ()):
-                        if attr.PROCESS_PID not in (point.attributes or {}):
-                            yield metric.name, point
+    for series in metrics:
+        for point in series.points:
+            if attr.PROCESS_PID not in point.attributes:
+                yield series.name, point
 
 
-def usage_series(metrics: list[MetricsData], start_ns: int) -> UsageSeries:
+def usage_series(metrics: list[MetricSeries], start_ns: int) -> UsageSeries:
     """The tree's CPU rate (from its cumulative CPU time) and RSS at each sample."""
     cpu_at: dict[int, float] = {}
     rss_at: dict[int, float] = {}
@@ -258,9 +256,9 @@ def usage_series(metrics: list[MetricsData], start_ns: int) -> UsageSeries:
     for name, point in _tree_points(metrics):
         value = float(getattr(point, "value", 0.0))
         if name == attr.PROCESS_CPU_TIME:
-            cpu_at[point.time_unix_nano] = cpu_at.get(point.time_unix_nano, 0.0) + value
+            cpu_at[point.time_ns] = cpu_at.get(point.time_ns, 0.0) + value
         elif name == attr.PROCESS_MEMORY_USAGE:
-            rss_at[point.time_unix_nano] = value
+            rss_at[point.time_ns] = value
         elif name == attr.KEDRO_PROCESS_MEMORY_PEAK:
             peaks.append(value)
     times = sorted(set(cpu_at) | set(rss_at))
@@ -322,7 +320,7 @@ def read_run(folder: Path, *, metrics: bool = True) -> RunView:
             versions["otel-kedro"] = scope.version
     usage = UsageSeries()
     if metrics:
-        decoded_metrics = read_metrics(folder, _USAGE_METRICS)
+        decoded_metrics = read_metric_series(folder, _USAGE_METRICS)
         skipped += decoded_metrics.skipped_lines
         usage = usage_series(decoded_metrics.items, start_ns)
     exit_code = command.attributes.get(attr.PROCESS_EXIT_CODE) if command else None

@@ -23,7 +23,7 @@ from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 from otel_kedro import attributes as keys
 from otel_kedro.exporters.metrics_line import MetricsLineWriter, metrics_request
 from otel_kedro.model.metric_series import HistogramPoint, MetricSeries, NumberPoint
-from otel_kedro.model.run_folder import METRICS_FILE, read_metrics
+from otel_kedro.model.run_folder import METRICS_FILE, read_metric_series, read_metrics
 from otel_kedro.sources.kedro.durations import KedroDurations
 from otel_kedro.sources.process.metrics import ProcessMetrics
 from tests.support.otlp_metrics import attrs, metrics_by_name, number_points, read_requests
@@ -172,6 +172,37 @@ def test_writer_lines_are_read_back(tmp_path: Path) -> None:
         if point.attributes.get("process.pid") == 101
     ]
     assert max(memory) == 500_000_000
+
+
+@settings(max_examples=100, deadline=None)
+@given(lines=st.lists(series_lists, min_size=1, max_size=3))
+def test_any_series_read_back_as_plain_series_equal_what_was_written(
+    tmp_path_factory: pytest.TempPathFactory, lines: list[list[MetricSeries]]
+) -> None:
+    """The plain reader (what the report and ``show`` use, without the SDK's metrics package)
+    gives back every series written, line after line, values and their types included (a
+    gauge's start, which OTLP gauges do not carry, as 0); with names, only those series.
+    """
+    folder = tmp_path_factory.mktemp("run")
+    writer = MetricsLineWriter(folder / METRICS_FILE, RESOURCE, "1.2")
+    for series in lines:
+        writer.add_series(series)
+    writer.close()
+    written = [
+        s._replace(points=tuple(p._replace(start_ns=0) for p in s.points))
+        if s.kind == "gauge"
+        else s
+        for line in lines
+        for s in line
+    ]
+    decoded = read_metric_series(folder)
+    assert decoded.skipped_lines == 0
+    assert decoded.items == written
+    assert [type(p.value) for s in decoded.items if s.kind != "histogram" for p in s.points] == [
+        type(p.value) for s in written if s.kind != "histogram" for p in s.points
+    ]
+    first = written[0].name
+    assert read_metric_series(folder, {first}).items == [s for s in written if s.name == first]
 
 
 CUMULATIVE = ProtoTemporality.AGGREGATION_TEMPORALITY_CUMULATIVE
