@@ -66,6 +66,10 @@ def severity_number(levelno: int) -> int:
     return 5 + (tens - 1) * 4 + min(step, 3)
 
 
+# The standard levels and those between them, looked up instead of computed per record.
+_SEVERITY_NUMBERS: Final = {level: severity_number(level) for level in range(1, 60)}
+
+
 class LogTranslator:
     """Translates records under one set of attribute limits (read from the environment once,
     when a run starts, as the SDK reads them when its provider is built).
@@ -85,7 +89,15 @@ class LogTranslator:
     def translate(self, record: logging.LogRecord, span: SpanContext) -> CapturedLog:
         """``record`` as logged inside ``span`` (an invalid span context: outside any)."""
         fields = vars(record)
-        attributes: dict[str, Any] = {k: v for k, v in fields.items() if k not in _RESERVED}
+        extra = fields.keys() - _RESERVED  # a set difference in C; usually one key (markup)
+        attributes: dict[str, Any]
+        if len(extra) == 1:
+            key = next(iter(extra))
+            attributes = {key: fields[key]}
+        elif extra:  # in the record's order, as the SDK's handler keeps them
+            attributes = {k: v for k, v in fields.items() if k in extra}
+        else:
+            attributes = {}
         attributes[attr.CODE_FILE_PATH] = record.pathname
         attributes[attr.CODE_FUNCTION_NAME] = record.funcName
         attributes[attr.CODE_LINE_NUMBER] = record.lineno
@@ -97,7 +109,8 @@ class LogTranslator:
         return CapturedLog(
             timestamp=int(record.created * 1e9),
             observed_timestamp=time.time_ns(),
-            severity_number=severity_number(record.levelno),
+            severity_number=_SEVERITY_NUMBERS.get(record.levelno)
+            or severity_number(record.levelno),
             severity_text=_SEVERITY_TEXT.get(record.levelname, record.levelname),
             body=_body(record),
             attributes=attributes,
@@ -117,7 +130,7 @@ class LogTranslator:
             return False
         if self._max_attributes is not None and len(attributes) > self._max_attributes:
             return False
-        return all(key and type(value) in _PLAIN for key, value in attributes.items())
+        return "" not in attributes and _PLAIN.issuperset(map(type, attributes.values()))
 
     def _bounded(self, attributes: dict[str, Any]) -> tuple[dict[str, Any], int]:
         """The SDK's limits and value cleaning, applied by its own ``BoundedAttributes``."""
