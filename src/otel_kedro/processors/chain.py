@@ -101,14 +101,19 @@ _OWN_DIGESTS: Final = {
     attr.KEDRO_DATASET_SHA256: re.compile(r"[0-9a-f]{64}"),
     attr.KEDRO_PARAMS_HASH: re.compile(r"hmac:[0-9a-f]{32}"),
 }
+_OWN_DIGEST_KEYS: Final = frozenset(_OWN_DIGESTS)
 
 
 def _scrub_step(attributes: Attributes, *, max_length: int) -> dict[str, AttributeValue]:
-    exempt = [
-        key
-        for key, shape in _OWN_DIGESTS.items()
-        if isinstance(value := attributes.get(key), str) and shape.fullmatch(value)
-    ]
+    exempt = (
+        ()
+        if _OWN_DIGEST_KEYS.isdisjoint(attributes)  # most sets: no digest, checked in C
+        else [
+            key
+            for key, shape in _OWN_DIGESTS.items()
+            if isinstance(value := attributes.get(key), str) and shape.fullmatch(value)
+        ]
+    )
     return scrub_attributes(attributes, max_length=max_length, exempt=exempt)
 
 

@@ -419,12 +419,15 @@ def scrub_attributes(
     """
     scrubbed: dict[str, AttributeValue] = {}
     for key, value in (attributes or {}).items():
+        kind = type(value)  # the common kinds first: this runs for every attribute of a run
         if key in exempt:
             scrubbed[key] = value
-        elif type(value) in _NUMBERS:  # not cached: most are unique (a node's CPU time) and
-            # would evict the strings that repeat
-            scrubbed[key] = _scrub_item(key, value, max_length, entropy)
-        elif isinstance(value, tuple | int | float) or (
+        elif kind is str and len(value) <= _CACHED_LENGTH:  # type: ignore[arg-type]
+            scrubbed[key] = _scrub_item_cached(key, value, max_length, entropy)
+        elif kind in _NUMBERS:  # not cached: most are unique (a node's CPU time) and would
+            # evict the strings that repeat; their keys repeat, so those are
+            scrubbed[key] = MASK if _secret_key_cached(key) else value
+        elif isinstance(value, _CACHEABLE) or (
             isinstance(value, str) and len(value) <= _CACHED_LENGTH
         ):
             try:
@@ -452,3 +455,5 @@ def _scrub_item(
 # The same attributes recur on every span of a run (dataset names and types, function names,
 # tags): remember short, hashable ones. ``typed`` keeps ``1`` and ``True`` apart.
 _scrub_item_cached = functools.lru_cache(maxsize=_CACHED_VALUES, typed=True)(_scrub_item)
+_secret_key_cached = functools.lru_cache(maxsize=_CACHED_VALUES)(is_secret_key)
+_CACHEABLE: Final = (tuple, int, float)
