@@ -57,12 +57,24 @@ class _Process:
                 self._root = RunRoot(recorder)
             return self._root
 
+    def root_for_node(self) -> RunRoot | None:
+        """The root for node and dataset hooks: once it exists, without reading the
+        environment again for every call (``OTEL_SDK_DISABLED`` was read when the run started;
+        a root with no run for the node ignores it).
+        """
+        root = self._root
+        return root if root is not None else self.root()
+
 
 _process = _Process()
 
 
 def _source() -> RunRoot | None:
     return _process.root()
+
+
+def _node_source() -> RunRoot | None:
+    return _process.root_for_node()
 
 
 def _package_name() -> str | None:
@@ -169,49 +181,49 @@ class ProjectHooks:
     @guarded
     def before_node_run(self, node: Any, catalog: Any, is_async: bool, run_id: str) -> None:
         """Start the node span."""
-        if (source := _source()) is not None:
+        if (source := _node_source()) is not None:
             source.node_started(node, catalog, is_async, run_id)
 
     @hook_impl
     @guarded
     def after_node_run(self, node: Any) -> None:
         """The node function returned."""
-        if (source := _source()) is not None:
+        if (source := _node_source()) is not None:
             source.node_finished(node)
 
     @hook_impl
     @guarded
     def on_node_error(self, error: Exception, node: Any) -> None:
         """The node function raised."""
-        if (source := _source()) is not None:
+        if (source := _node_source()) is not None:
             source.node_finished(node, error)
 
     @hook_impl
     @guarded
     def before_dataset_loaded(self, dataset_name: str, node: Any) -> None:
         """A load begins."""
-        if (source := _source()) is not None:
+        if (source := _node_source()) is not None:
             source.dataset_started(node, dataset_name, "load")
 
     @hook_impl
     @guarded
     def after_dataset_loaded(self, dataset_name: str, data: Any, node: Any) -> None:
         """A load ended."""
-        if (source := _source()) is not None:
+        if (source := _node_source()) is not None:
             source.dataset_loaded(node, dataset_name, data)
 
     @hook_impl
     @guarded
     def before_dataset_saved(self, dataset_name: str, node: Any) -> None:
         """A save begins."""
-        if (source := _source()) is not None:
+        if (source := _node_source()) is not None:
             source.dataset_started(node, dataset_name, "save")
 
     @hook_impl
     @guarded
     def after_dataset_saved(self, dataset_name: str, data: Any, node: Any) -> None:
         """A save ended."""
-        if (source := _source()) is not None:
+        if (source := _node_source()) is not None:
             source.dataset_saved(node, dataset_name, data)
 
 
