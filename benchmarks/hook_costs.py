@@ -18,8 +18,9 @@ piece is part of a line above it.
 
 Also recorded in every run: the CPU spent importing the plugin and its dependencies (the
 outermost imports of ``otel_kedro``, ``opentelemetry``, ``psutil``, ``platformdirs``,
-``google`` and ``grpc``, with whatever they import in turn), the CPU of each of the plugin's
-threads (the log writer's encoding, the sampler, ``git status``'s waiter), the CPU of child
+``google`` and ``grpc``, with whatever they import in turn), the CPU of every thread but the
+main one (the plugin's log writer, sampler and ``git status`` waiter by name, others by the first
+word of theirs, such as the SDK's resource detection pool), the CPU of child
 processes reaped (``git status``) and the time in garbage collections (``gc.callbacks``, on
 whichever thread triggered them). The same ``sitecustomize`` runs with the plugin disabled
 (``OTEL_SDK_DISABLED=true``: the hooks are called and return at once), so both sides' process
@@ -126,13 +127,17 @@ _bootstrap._find_and_load = _timed_find_and_load
 _thread_run = threading.Thread.run
 
 
+def _thread_label(thread):
+    return "thread " + thread.name.split("-")[0] if not thread.name.startswith("otel-kedro") else (
+        "thread " + thread.name
+    )
+
+
 def _timed_thread_run(self):
-    if not self.name.startswith("otel-kedro"):
-        return _thread_run(self)
     try:
         return _thread_run(self)
     finally:
-        _add("thread " + self.name, time.thread_time_ns())
+        _add(_thread_label(self), time.thread_time_ns())
 
 
 threading.Thread.run = _timed_thread_run
@@ -146,6 +151,8 @@ def _timed(label, function):
             return function(*args, **kwargs)
         finally:
             _add(label, _net(*marks))
+            if label == "hook CliHooks.after_command_run":
+                _phases["command ended"] = time.thread_time_ns()
     return wrapper
 
 
@@ -154,12 +161,14 @@ def _wrap(owner, name, label):
 
 
 _diagnostics = None
+_phases = {}
 
 
 # Every hook goes through guarded: time what it decorates (imported when Kedro first loads the
 # plugin, so the import lands where it always does).
 def _time_hooks():
     global _diagnostics
+    _phases["plugin loaded"] = time.thread_time_ns()
     import otel_kedro.diagnostics as _diagnostics
 
     guarded = _diagnostics.guarded
@@ -204,11 +213,17 @@ def _report():
     import resource
 
     for thread in threading.enumerate():  # still running: read its CPU clock
-        if thread.name.startswith("otel-kedro") and thread.ident is not None:
+        if thread is not threading.main_thread() and thread.ident is not None:
             clock = time.pthread_getcpuclockid(thread.ident)
-            _add("thread " + thread.name, int(time.clock_gettime(clock) * 1e9))
+            _add(_thread_label(thread), int(time.clock_gettime(clock) * 1e9))
     children = resource.getrusage(resource.RUSAGE_CHILDREN)
     _totals["child processes reaped"] = [1, int((children.ru_utime + children.ru_stime) * 1e9)]
+    now = time.thread_time_ns()  # atexit runs on the main thread
+    loaded = _phases.get("plugin loaded", now)
+    ended = _phases.get("command ended", now)
+    _totals["main thread: until the plugin loads"] = [1, loaded]
+    _totals["main thread: from the plugin's load to the command's end"] = [1, ended - loaded]
+    _totals["main thread: exit (after the command's end)"] = [1, now - ended]
     own = resource.getrusage(resource.RUSAGE_SELF)
     _totals["process CPU"] = [1, int((own.ru_utime + own.ru_stime) * 1e9)]
     _totals["side"] = os.environ.get("OTEL_SDK_DISABLED", "") or "active"
@@ -288,7 +303,13 @@ def _print(args: argparse.Namespace, runs: list[dict], off: list[dict]) -> None:
     print(f"  process CPU (user + system), plugin active: {active:.3f} s")
     print(f"  process CPU, plugin disabled (OTEL_SDK_DISABLED): {disabled:.3f} s")
     imports_label = "imports of the plugin and its dependencies"
-    for label in ("garbage collections, young", "garbage collections, full", imports_label):
+    phases = [label for label in labels if label.startswith("main thread")]
+    for label in (
+        "garbage collections, young",
+        "garbage collections, full",
+        imports_label,
+        *phases,
+    ):
         print(
             f"  {label}, plugin disabled: {_median(off, label, 0):.0f} taking "
             f"{_median(off, label, 1) / 1e6:.1f} ms"
@@ -301,7 +322,9 @@ def _print(args: argparse.Namespace, runs: list[dict], off: list[dict]) -> None:
         "log capture (Kedro's log calls)": _median(runs, "log capture: one record", 1),
         "imports (beyond the disabled plugin's)": _median(runs, imports_label, 1)
         - _median(off, imports_label, 1),
-        "threads": sum(_median(runs, k, 1) for k in labels if k.startswith("thread ")),
+        "threads (more than disabled)": sum(
+            _median(runs, k, 1) - _median(off, k, 1) for k in labels if k.startswith("thread ")
+        ),
         "garbage collections (more than disabled)": sum(
             _median(runs, k, 1) - _median(off, k, 1) for k in labels if k.startswith("garbage")
         ),

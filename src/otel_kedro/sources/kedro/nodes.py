@@ -361,11 +361,12 @@ class NodeTracker:
 
     def _end_node(self, state: _NodeState, end_ns: int) -> None:
         result = attr.RESULT_FAILURE if state.failed else attr.RESULT_SUCCESS
-        state.span.set_attribute(attr.CICD_TASK_RUN_RESULT, result)
         window, state.usage = state.usage, None
+        ending: dict[str, Any] = {attr.CICD_TASK_RUN_RESULT: result}
         if window is not None:
             same_thread = state.thread == threading.get_ident()
-            state.span.set_attributes(self.usage.finish(window, same_thread=same_thread))
+            ending.update(self.usage.finish(window, same_thread=same_thread))
+        state.span.set_attributes(ending)  # one call: the SDK cleans and locks once
         state.span.end(end_time=end_ns)
 
     def finish_scope(
