@@ -30,8 +30,7 @@ ALIVE_FILE: Final = "alive.json"
 PROCESS_KILLED: Final = "otel_kedro.ProcessKilled"
 
 
-@dataclasses.dataclass(frozen=True)
-class ProcessRecord:
+class ProcessRecord(NamedTuple):
     """A process that writes spans into the run."""
 
     pid: int
@@ -61,8 +60,7 @@ class StartRecord(NamedTuple):
 _START_FIELDS: Final = StartRecord._fields
 
 
-@dataclasses.dataclass(frozen=True)
-class RunRecord:
+class RunRecord(NamedTuple):
     """What con-duct's ``info.json`` needs about a run, already processed."""
 
     pid: int
@@ -90,12 +88,12 @@ def start_line(record: StartRecord) -> str:
 
 def process_line(record: ProcessRecord) -> str:
     """The journal line naming a process of the run."""
-    return _line({"process": dataclasses.asdict(record)})
+    return _line({"process": record._asdict()})
 
 
 def run_line(record: RunRecord) -> str:
     """The journal line of the run's own facts."""
-    return _line({"run": dataclasses.asdict(record)})
+    return _line({"run": record._asdict()})
 
 
 # One encoder: json.dumps with options builds one per call, and a line is written per span start.
@@ -146,8 +144,7 @@ def _read_line(line: bytes, journal: Journal) -> None:
         journal.skipped_lines += 1
 
 
-@dataclasses.dataclass(frozen=True)
-class Alive:
+class Alive(NamedTuple):
     """What ``alive.json`` says about each process of the run."""
 
     seen: dict[int, float]  # last seen alive, seconds since the epoch

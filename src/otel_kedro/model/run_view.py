@@ -9,10 +9,9 @@ node and dataset spans get a lane: the process and thread they ran on.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from otel_kedro import attributes as attr
 from otel_kedro.model.run_folder import read_metric_series, read_spans
@@ -22,6 +21,8 @@ if TYPE_CHECKING:
 
     from otel_kedro.model.metric_series import MetricSeries
 
+# The value types below are named tuples, not frozen dataclasses: as immutable, and a fifth of
+# the cost to define (this module is imported at the end of every run, for its summary).
 KIND_COMMAND = "command"
 KIND_RUN = "run"
 KIND_NODE = "node"
@@ -36,8 +37,7 @@ _USAGE_METRICS = frozenset(
 )
 
 
-@dataclasses.dataclass(frozen=True)
-class Failure:
+class Failure(NamedTuple):
     """An exception recorded on a span (already scrubbed by the files chain)."""
 
     span: str
@@ -46,8 +46,7 @@ class Failure:
     stacktrace: str
 
 
-@dataclasses.dataclass(frozen=True)
-class SpanRow:
+class SpanRow(NamedTuple):
     """One span, as the views need it."""
 
     span_id: int
@@ -68,8 +67,7 @@ class SpanRow:
         return max(0, self.end_ns - self.start_ns) / 1e9
 
 
-@dataclasses.dataclass(frozen=True)
-class NodeRow:
+class NodeRow(NamedTuple):
     """A node span with its usage figures and its place in the pipeline graph."""
 
     span: SpanRow
@@ -90,8 +88,7 @@ class NodeRow:
         return self.span.duration_s
 
 
-@dataclasses.dataclass(frozen=True)
-class UsageSeries:
+class UsageSeries(NamedTuple):
     """The process tree over time: seconds since the run started, CPU % of one core, RSS."""
 
     times_s: tuple[float, ...] = ()
@@ -101,8 +98,7 @@ class UsageSeries:
     peak_rss: float | None = None
 
 
-@dataclasses.dataclass(frozen=True)
-class RunView:
+class RunView(NamedTuple):
     """Everything the views show about one run folder."""
 
     folder: Path
@@ -197,7 +193,7 @@ def _rows(spans: list[ReadableSpan]) -> list[SpanRow]:
     by_id = {row.span_id: row for row in rows}
     # A dataset span runs on its node's lane (its own thread may be an async loader's).
     return [
-        dataclasses.replace(row, lane=by_id[row.parent_id].lane)
+        row._replace(lane=by_id[row.parent_id].lane)
         if row.kind == KIND_DATASET and row.parent_id in by_id
         else row
         for row in rows
