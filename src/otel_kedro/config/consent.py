@@ -14,11 +14,10 @@ A malformed value is a problem naming its file and treated as not given; it neve
 
 from __future__ import annotations
 
-import dataclasses
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Final
+from typing import Final, NamedTuple
 
 from otel_kedro.config.environment import VETOES
 from otel_kedro.config.settings import Settings
@@ -28,8 +27,7 @@ __all__ = ["TELEMETRY_FILE", "VETOES", "ConsentDecision", "resolve_consent"]
 TELEMETRY_FILE: Final = ".telemetry"
 
 
-@dataclasses.dataclass(frozen=True)
-class ConsentDecision:
+class ConsentDecision(NamedTuple):
     """Whether remote export is allowed, which source decided, and problems met on the way."""
 
     granted: bool

@@ -5,10 +5,9 @@ redacts wherever they occur). No exporter is imported here: a run reads this at 
 
 from __future__ import annotations
 
-import dataclasses
 import re
 from collections.abc import Mapping
-from typing import Final
+from typing import Final, NamedTuple
 from urllib.parse import unquote
 
 GRPC: Final = "grpc"
@@ -49,8 +48,7 @@ def credential_values(environ: Mapping[str, str]) -> list[str]:
     return values
 
 
-@dataclasses.dataclass(frozen=True)
-class OtlpTarget:
+class OtlpTarget(NamedTuple):
     """Where to send: the protocol and each signal's full endpoint, as the SDK exporters take it."""
 
     protocol: str

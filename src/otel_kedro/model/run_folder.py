@@ -17,7 +17,7 @@ import dataclasses
 import json
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final, Generic, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Final, Generic, NamedTuple, TypeVar, cast
 
 from otel_kedro.model.metric_series import HistogramPoint, MetricSeries, NumberPoint
 
@@ -59,8 +59,7 @@ class Decoded(Generic[_T]):
     skipped_lines: int = 0
 
 
-@dataclasses.dataclass(frozen=True)
-class Line:
+class Line(NamedTuple):
     """One intact line of a signal file: its bytes ``[start, end)`` (newline included) and its
     JSON document.
     """

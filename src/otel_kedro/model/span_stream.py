@@ -11,11 +11,10 @@ skipped, as the one reader (:mod:`otel_kedro.model.run_folder`) skips them.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from collections.abc import Collection, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Final, NamedTuple
 
 from otel_kedro.model.run_folder import attributes_of
 
@@ -25,8 +24,7 @@ if TYPE_CHECKING:
 _PID_KEY: Final = b'"key":"process.pid","value":{"intValue":"'
 
 
-@dataclasses.dataclass(frozen=True)
-class SpanFacts:
+class SpanFacts(NamedTuple):
     """What a duration histogram needs of one span."""
 
     name: str

@@ -25,7 +25,7 @@ import os
 import re
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from otel_kedro import attributes as attr
 from otel_kedro.diagnostics import warn_once
@@ -42,8 +42,7 @@ from otel_kedro.model.run_folder import TRACES_FILE
 from otel_kedro.sources.process.identity import is_alive, start_time
 
 
-@dataclasses.dataclass(frozen=True)
-class Completion:
+class Completion(NamedTuple):
     """What completing one run folder did."""
 
     folder: Path

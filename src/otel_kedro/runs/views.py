@@ -4,9 +4,8 @@ from their folders with the one reader, the previous run of a pipeline, and writ
 
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Final, NamedTuple
 
 from otel_kedro import __version__
 from otel_kedro.model.run_folder import REPORT_FILE, TRACES_FILE, run_folders
@@ -23,8 +22,7 @@ PREVIOUS_SEARCH: Final = 20
 AUTOMATIC_REPORT_MAX_BYTES: Final = 256 * 1024
 
 
-@dataclasses.dataclass(frozen=True)
-class ListedRun:
+class ListedRun(NamedTuple):
     """A run as `otel-kedro ls` lists it."""
 
     view: RunView

@@ -15,7 +15,7 @@ import inspect
 import os
 import threading
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from opentelemetry import context as otel_context
 from opentelemetry import trace
@@ -79,8 +79,7 @@ class RunScope:
         return facts
 
 
-@dataclasses.dataclass(frozen=True)
-class _DatasetTiming:
+class _DatasetTiming(NamedTuple):
     dataset: str
     thread: int
     start_ns: int

@@ -8,11 +8,10 @@ way Airflow and CI systems pass ``TRACEPARENT``.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 from collections.abc import Mapping, MutableMapping
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from otel_kedro.sources.kedro.traceparent import (
     TRACEPARENT,
@@ -25,8 +24,7 @@ if TYPE_CHECKING:
 HANDOFF_PREFIX = "_OTEL_KEDRO_RUN_"
 
 
-@dataclasses.dataclass(frozen=True)
-class RunHandoff:
+class RunHandoff(NamedTuple):
     """What a worker process needs to join a run: its context and where its files are."""
 
     traceparent: str
@@ -46,7 +44,7 @@ class RunHandoff:
 
     def to_json(self) -> str:
         """Encode for an environment variable."""
-        return json.dumps(dataclasses.asdict(self), separators=(",", ":"))
+        return json.dumps(self._asdict(), separators=(",", ":"))
 
 
 def handoff_variable(run_id: str) -> str:
