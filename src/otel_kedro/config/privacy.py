@@ -6,9 +6,8 @@ This is configuration only (validated values); the processors themselves are in
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Mapping, Sequence
-from typing import Final
+from typing import Final, NamedTuple
 
 MASK_ARGS: Final = "mask_args"
 SCRUB_SECRETS: Final = "scrub_secrets"
@@ -41,8 +40,7 @@ HEAP_ALLOWED_KEYS: Final = (
 )  # fmt: skip
 
 
-@dataclasses.dataclass(frozen=True)
-class ChainSpec:
+class ChainSpec(NamedTuple):
     """One destination's chain as configured: processor names in order, and their key lists."""
 
     processors: tuple[str, ...]
@@ -52,8 +50,7 @@ class ChainSpec:
     keep_run_options: tuple[str, ...] = ()
 
 
-@dataclasses.dataclass(frozen=True)
-class PrivacySettings:
+class PrivacySettings(NamedTuple):
     """Every destination's chain, plus the options the processors share."""
 
     files: ChainSpec = ChainSpec((MASK_ARGS, SCRUB_SECRETS), keep_run_options=KEPT_RUN_OPTIONS)
@@ -91,7 +88,7 @@ def _chain_spec(value: object, where: str, default: ChainSpec) -> ChainSpec:
     if bad:
         raise ValueError(f"{where}.processors has {bad}; allowed: {list(PROCESSORS)}")
     _check_kept_options(changes.get("keep_run_options", ()), f"{where}.keep_run_options")
-    return dataclasses.replace(default, **changes)
+    return default._replace(**changes)
 
 
 def _check_kept_options(options: Sequence[str], where: str) -> None:
@@ -120,28 +117,25 @@ def parse_privacy(value: object) -> PrivacySettings:
         for name in DESTINATIONS
         if name in value
     }
-    result = dataclasses.replace(
-        result,
+    result = result._replace(
         files=specs.get("files", result.files),
         otlp=specs.get("otlp", result.otlp),
         heap=specs.get("heap", result.heap),
     )
     if "allow_args" in value:
-        result = dataclasses.replace(
-            result, allow_args=_string_list(value["allow_args"], "privacy.allow_args")
-        )
+        result = result._replace(allow_args=_string_list(value["allow_args"], "privacy.allow_args"))
     if "max_attribute_length" in value:
         length = value["max_attribute_length"]
         if isinstance(length, bool) or not isinstance(length, int) or length < 64:
             raise ValueError(
                 f"privacy.max_attribute_length must be an integer >= 64, not {length!r}"
             )
-        result = dataclasses.replace(result, max_attribute_length=length)
+        result = result._replace(max_attribute_length=length)
     if "hash_key_file" in value:
         path = value["hash_key_file"]
         if not isinstance(path, str) or not path.strip():
             raise ValueError(f"privacy.hash_key_file must be a path, not {path!r}")
-        result = dataclasses.replace(result, hash_key_file=path.strip())
+        result = result._replace(hash_key_file=path.strip())
     return result
 
 
