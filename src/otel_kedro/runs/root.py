@@ -399,7 +399,7 @@ class RunRoot:
         if scope is None:
             self._nodes.discard(node.name)
             return
-        scope.catalog = catalog
+        scope.use_catalog(catalog)
         if self._logs is not None:
             self._logs.ensure_attached()
         self._nodes.node_started(scope, node, is_async)

@@ -15,6 +15,7 @@ import inspect
 import os
 import threading
 import time
+import weakref
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from opentelemetry import context as otel_context
@@ -44,19 +45,34 @@ class RunScope:
     tracer: Tracer
     parent: Context
     dataset_spans: bool
-    catalog: Any = None
+    catalog: dataclasses.InitVar[Any] = None
     provenance: bool = False  # file path, version and size of file datasets
     content_hashes: bool = False  # and the SHA-256 of local files
     # Writes dataset spans without a live SDK span, when the tracer's provider is ours.
     record_span: RecordSpan | None = None
     _types: dict[str, str] = dataclasses.field(default_factory=dict)
     _fileless: set[str] = dataclasses.field(default_factory=set)
+    _catalog: Callable[[], Any] = dataclasses.field(default=lambda: None, init=False, repr=False)
+
+    def __post_init__(self, catalog: Any) -> None:
+        self.use_catalog(catalog)
+
+    def use_catalog(self, catalog: Any) -> None:
+        """Look datasets up in ``catalog`` from now on, without keeping it alive: a
+        ParallelRunner worker gets a new catalog for every task, each holding a manager proxy
+        per dataset, which must go when Kedro lets the task go (a weak reference, when the
+        catalog allows one).
+        """
+        try:
+            self._catalog = weakref.ref(catalog) if catalog is not None else lambda: None
+        except TypeError:  # no weak references to it: hold it
+            self._catalog = lambda: catalog
 
     def dataset_type(self, name: str) -> str | None:
         """The dataset's fully qualified type, looked up once per run."""
-        if name not in self._types and self.catalog is not None:
+        if name not in self._types and (catalog := self._catalog()) is not None:
             try:
-                found = self.catalog.get_type(name)
+                found = catalog.get_type(name)
             except Exception:  # noqa: BLE001 - a custom catalog may not support it
                 found = None
             self._types[name] = found or ""
@@ -66,11 +82,14 @@ class RunScope:
         """Where the dataset's data is (see :mod:`dataset_files`); empty for datasets that have
         no file, which are remembered so they cost one look-up per run.
         """
-        if not self.provenance or self.catalog is None or name in self._fileless:
+        if not self.provenance or name in self._fileless:
+            return {}
+        catalog = self._catalog()
+        if catalog is None:
             return {}
         try:
             facts = dataset_file_facts(
-                self.catalog.get(name), saved=saved, content_hash=self.content_hashes
+                catalog.get(name), saved=saved, content_hash=self.content_hashes
             )
         except Exception:  # noqa: BLE001 - a custom catalog or dataset: no file facts
             facts = {}
