@@ -43,6 +43,10 @@ class _Process:
                 self._recorder = CommandRecorder()
             return self._recorder
 
+    def existing_recorder(self) -> CommandRecorder | None:
+        """The recorder, if a hook created it."""
+        return self._recorder
+
     def root(self) -> RunRoot | None:
         """The composition root (OpenTelemetry is imported here), or None when disabled."""
         if sdk_disabled(os.environ):
@@ -243,7 +247,9 @@ class CliHooks:
         """End the command span with the exit code and write the run's files; a ``kedro run``
         that failed before its run started still gets a run folder with its failure.
         """
-        recorder = _process.recorder()
+        recorder = _process.existing_recorder()
+        if recorder is None:  # no command was recorded (OTEL_SDK_DISABLED): import nothing
+            return
         command = recorder.current()
         if command is not None and command.span is None and exit_code not in (0, None):
             _failed_before_run(project_metadata)

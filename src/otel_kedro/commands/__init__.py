@@ -2,7 +2,7 @@
 
 The click groups live in :mod:`._cli` and are loaded on first use, so that ``otel-kedro run``
 reaches its argparse parser without importing click (its start-up budget is 100 ms). Add
-subcommands to ``COMMANDS`` there.
+subcommands to ``SUBCOMMANDS`` there.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-_CLICK_NAMES = frozenset({"COMMANDS", "main_group", "kedro_commands", "otel"})
+_CLICK_NAMES = frozenset({"main_group", "kedro_commands", "otel"})
 
 
 def main() -> None:

@@ -122,8 +122,6 @@ class CommandRecorder:
 
     def command_finished(self, exit_code: object) -> None:
         """End the command span with its exit code, then call its ``on_end`` callbacks."""
-        from opentelemetry.trace import Status, StatusCode
-
         with self._lock:
             command = self._command
         if command is None or command.pid != os.getpid():
@@ -133,6 +131,8 @@ class CommandRecorder:
         command.cleanups.clear()
         if command.span is None:
             return
+        from opentelemetry.trace import Status, StatusCode  # a span exists: loaded already
+
         for callback in self._before_finish:
             callback()
         with self._lock:
