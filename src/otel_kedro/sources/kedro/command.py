@@ -10,7 +10,6 @@ exit when that hook does not fire, as with ``standalone_mode=False``).
 from __future__ import annotations
 
 import atexit
-import dataclasses
 import os
 import threading
 import time
@@ -28,20 +27,26 @@ if TYPE_CHECKING:
 UNKNOWN_EXIT = object()  # the command ended without after_command_run telling its exit code
 
 
-@dataclasses.dataclass
 class Command:
-    """One ``kedro`` command of this process, from ``before_command_run`` to its exit."""
+    """One ``kedro`` command of this process, from ``before_command_run`` to its exit.
 
-    start_ns: int
-    raw_args: list[str]  # in memory only: never on a span, masked before anything records it
-    pid: int
-    span: Span | None = None
-    vocabulary: dict[str, Any] | None = None  # the invoked click command's, once looked up
-    startup: StartupMarks = dataclasses.field(default_factory=StartupMarks)
-    # Undo what start-up timing installed (the registry watch), when the command ends.
-    cleanups: list[Callable[[], None]] = dataclasses.field(default_factory=list)
-    # Called once with the exit code (None when unknown) after the span has ended.
-    on_end: list[Callable[[int | None], None]] = dataclasses.field(default_factory=list)
+    A plain class rather than a dataclass: this module loads on every ``kedro`` command.
+    """
+
+    __slots__ = ("cleanups", "on_end", "pid", "raw_args", "span", "start_ns", "startup",
+                 "vocabulary")  # fmt: skip
+
+    def __init__(self, start_ns: int, raw_args: list[str], pid: int) -> None:
+        self.start_ns = start_ns
+        self.raw_args = raw_args  # in memory only: never on a span, masked before recorded
+        self.pid = pid
+        self.span: Span | None = None
+        self.vocabulary: dict[str, Any] | None = None  # the invoked click command's, once read
+        self.startup = StartupMarks()
+        # Undo what start-up timing installed (the registry watch), when the command ends.
+        self.cleanups: list[Callable[[], None]] = []
+        # Called once with the exit code (None when unknown) after the span has ended.
+        self.on_end: list[Callable[[int | None], None]] = []
 
 
 class CommandRecorder:

@@ -24,7 +24,6 @@ duration of the command; without it the registry's load is part of ``catalog``.
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import os
 import sys
@@ -53,12 +52,17 @@ REGISTRY_END: Final = "registry_end"
 CATALOG_CREATED: Final = "catalog_created"
 
 
-@dataclasses.dataclass
 class StartupMarks:
-    """The instants (epoch ns) a command reached; each is recorded once, the first time."""
+    """The instants (epoch ns) a command reached; each is recorded once, the first time.
 
-    marks: dict[str, int] = dataclasses.field(default_factory=dict)
-    _lock: threading.Lock = dataclasses.field(default_factory=threading.Lock, repr=False)
+    A plain class rather than a dataclass: this module loads on every ``kedro`` command.
+    """
+
+    __slots__ = ("_lock", "marks")
+
+    def __init__(self) -> None:
+        self.marks: dict[str, int] = {}
+        self._lock = threading.Lock()
 
     def mark(self, name: str, at_ns: int | None = None) -> None:
         """Note that ``name`` was reached now (or at ``at_ns``), unless it was already."""
