@@ -36,6 +36,10 @@ if TYPE_CHECKING:
     RecordSpan = Callable[[str, SpanContext, dict[str, Any], int, int], None]
 
 
+def _no_catalog() -> None:
+    return None
+
+
 @dataclasses.dataclass(eq=False)
 class RunScope:
     """A run as seen from this process: the tracer its spans come from and what they hang
@@ -52,7 +56,7 @@ class RunScope:
     record_span: RecordSpan | None = None
     _types: dict[str, str] = dataclasses.field(default_factory=dict)
     _fileless: set[str] = dataclasses.field(default_factory=set)
-    _catalog: Callable[[], Any] = dataclasses.field(default=lambda: None, init=False, repr=False)
+    _catalog: Callable[[], Any] = dataclasses.field(init=False, repr=False)  # use_catalog
 
     def __post_init__(self, catalog: Any) -> None:
         self.use_catalog(catalog)
@@ -64,7 +68,7 @@ class RunScope:
         catalog allows one).
         """
         try:
-            self._catalog = weakref.ref(catalog) if catalog is not None else lambda: None
+            self._catalog = weakref.ref(catalog) if catalog is not None else _no_catalog
         except TypeError:  # no weak references to it: hold it
             self._catalog = lambda: catalog
 
